@@ -1,0 +1,25 @@
+// Runs every unit test (test/**/*.test.ts) with node's test runner through tsx, then the
+// end-to-end suite (test/e2e/run.mjs) when it exists. Extra arguments filter test files by substring.
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const filters = process.argv.slice(2);
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (name === 'e2e' || name === 'fixtures' || name === 'node_modules') continue;
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => p.includes(f)))) files.push(p);
+  }
+})('test');
+files.sort();
+
+const unit = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+if (unit.status !== 0) process.exit(unit.status ?? 1);
+
+if (filters.length === 0 && existsSync('test/e2e/run.mjs') && process.env.TAGLLM_SKIP_E2E !== '1') {
+  const e2e = spawnSync(process.execPath, ['test/e2e/run.mjs'], { stdio: 'inherit' });
+  process.exit(e2e.status ?? 1);
+}
