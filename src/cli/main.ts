@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `tagllm`: the command-line face of the runtime. Errors print as one line on stderr
+// (exit 1 for bad input, 2 for bad usage), never as a stack trace, unless TAGLLM_DEBUG is set.
+import { parseArgs } from 'node:util';
+import type { CliCommand } from './command';
+import { CliUsageError } from './command';
+import { TagLlmError } from '../runtime/errors';
+
+const commands: CliCommand[] = [];
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  return [
+    'Usage: tagllm <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `tagllm <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topHelp() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) throw new CliUsageError(`unknown command "${name}"\n\n${topHelp()}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  const parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  await command.run({ values: parsed.values as Record<string, never>, positionals: parsed.positionals }, controller.signal);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (process.env.TAGLLM_DEBUG) console.error(err);
+    if (err instanceof CliUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`tagllm: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    const message = err instanceof TagLlmError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
+    process.stderr.write(`tagllm: ${message}\n`);
+    process.exit(1);
+  },
+);
