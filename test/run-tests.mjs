@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const filters = process.argv.slice(2);
+// Tests and benchmarks read the shared offline data through this variable; default to the copy beside the repo.
+process.env.TAGLLM_DATA_DIR ??= join(process.cwd(), '..', 'shared', 'data');
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir)) {
