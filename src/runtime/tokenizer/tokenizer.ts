@@ -53,7 +53,7 @@ export class Tokenizer {
 
   decode(ids: readonly TokenId[], options: DecodeOptions = {}): string {
     if (ids.length === 0) return '';
-    return this.hf.decode(ids as number[], {
+    return this.hf.decode([...ids], {
       skip_special_tokens: options.skipSpecialTokens ?? false,
       clean_up_tokenization_spaces: false,
     });
