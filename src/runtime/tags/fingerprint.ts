@@ -1,0 +1,42 @@
+// The base model a tag bundle was trained on. Tags are coordinates in one model's embedding
+// space: on any other model they are noise, so a bundle records enough to recognise its model
+// (including a hash of the embedding table, which catches a same-shaped fine-tune).
+import { createHash } from 'node:crypto';
+import { InvalidFileError } from '../errors';
+import type { LoadedModel } from '../model/description';
+
+export interface ModelFingerprint {
+  readonly architecture: string;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  /** sha256 (hex) of `model.embed_tokens.weight` as little-endian float32 bytes. */
+  readonly embeddingSha256: string;
+}
+
+export const EMBEDDING_WEIGHT = 'model.embed_tokens.weight';
+
+const hashes = new WeakMap<Float32Array, string>();
+
+export function modelFingerprint(model: LoadedModel): ModelFingerprint {
+  const embedding = model.weights.get(EMBEDDING_WEIGHT);
+  if (!embedding) throw new InvalidFileError(`model has no ${EMBEDDING_WEIGHT}`, model.source.path);
+  let sha = hashes.get(embedding.data);
+  if (sha === undefined) {
+    const { buffer, byteOffset, byteLength } = embedding.data;
+    sha = createHash('sha256').update(new Uint8Array(buffer, byteOffset, byteLength)).digest('hex');
+    hashes.set(embedding.data, sha);
+  }
+  return { architecture: model.config.architecture, hiddenSize: model.config.hiddenSize, vocabSize: model.config.vocabSize, embeddingSha256: sha };
+}
+
+/** What differs between two fingerprints, as short phrases; empty when they match. */
+export function fingerprintDifferences(bundle: ModelFingerprint, model: ModelFingerprint): string[] {
+  const out: string[] = [];
+  if (bundle.architecture !== model.architecture) out.push(`architecture ${bundle.architecture} vs ${model.architecture}`);
+  if (bundle.hiddenSize !== model.hiddenSize) out.push(`hidden size ${bundle.hiddenSize} vs ${model.hiddenSize}`);
+  if (bundle.vocabSize !== model.vocabSize) out.push(`vocab size ${bundle.vocabSize} vs ${model.vocabSize}`);
+  if (bundle.embeddingSha256 !== model.embeddingSha256) {
+    out.push(`embedding sha256 ${bundle.embeddingSha256.slice(0, 12)}… vs ${model.embeddingSha256.slice(0, 12)}…`);
+  }
+  return out;
+}
