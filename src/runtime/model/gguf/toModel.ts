@@ -1,0 +1,110 @@
+// GGUF file -> LoadedModel: config from metadata, every tensor dequantized to float32 under its
+// Hugging Face name and shape, q/k rows put back in Hugging Face order, tokenizer.json built
+// from the `tokenizer.ggml.*` metadata.
+import { UnsupportedError } from '../../errors';
+import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
+import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
+import { ggufConfig } from './config';
+import { dequantize } from './quant';
+import { GgufFile, type GgufTensorInfo } from './reader';
+import { checkWeights } from '../weightShapes';
+
+export interface GgufLoadOptions {
+  readonly signal?: AbortSignal;
+  /** Called after each tensor with the tensor bytes read so far and in all. */
+  readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export async function loadGgufModel(path: string, options: GgufLoadOptions = {}): Promise<LoadedModel> {
+  const file = GgufFile.open(path);
+  try {
+    const { header } = file;
+    const config = ggufConfig(header);
+    const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
+    const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
+    let bytesDone = 0;
+    const weights = new Map<string, F32Tensor>();
+    for (const tensor of header.tensors) {
+      options.signal?.throwIfAborted();
+      const hfName = hfTensorName(tensor.name);
+      if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
+      weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
+      bytesDone += tensor.byteLength;
+      options.onProgress?.(bytesDone, bytesTotal);
+      // Let a caller's abort or progress handler run between tensors of a large model.
+      if (tensor.byteLength > 1 << 20) await new Promise((resolve) => setImmediate(resolve));
+    }
+    checkWeights(config, weights, path);
+    return { config, weights, tokenizerJson, specialTokens, source: { format: 'gguf', path } };
+  } finally {
+    file.close();
+  }
+}
+
+const LAYER_TENSORS: Readonly<Record<string, string>> = {
+  'attn_norm.weight': 'input_layernorm.weight',
+  'attn_q.weight': 'self_attn.q_proj.weight',
+  'attn_q.bias': 'self_attn.q_proj.bias',
+  'attn_k.weight': 'self_attn.k_proj.weight',
+  'attn_k.bias': 'self_attn.k_proj.bias',
+  'attn_v.weight': 'self_attn.v_proj.weight',
+  'attn_v.bias': 'self_attn.v_proj.bias',
+  'attn_output.weight': 'self_attn.o_proj.weight',
+  'ffn_norm.weight': 'post_attention_layernorm.weight',
+  'ffn_gate.weight': 'mlp.gate_proj.weight',
+  'ffn_up.weight': 'mlp.up_proj.weight',
+  'ffn_down.weight': 'mlp.down_proj.weight',
+};
+
+const GLOBAL_TENSORS: Readonly<Record<string, string>> = {
+  'token_embd.weight': 'model.embed_tokens.weight',
+  'output_norm.weight': 'model.norm.weight',
+  'output.weight': 'lm_head.weight',
+};
+
+/** The Hugging Face name of a llama.cpp tensor name, or undefined for a tensor we do not know. */
+export function hfTensorName(ggufName: string): string | undefined {
+  const global = GLOBAL_TENSORS[ggufName];
+  if (global) return global;
+  const m = /^blk\.(\d+)\.(.+)$/.exec(ggufName);
+  const suffix = m && LAYER_TENSORS[m[2]!];
+  return suffix ? `model.layers.${m[1]}.${suffix}` : undefined;
+}
+
+function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConfig): F32Tensor {
+  const data = dequantize(tensor.type, bytes, tensor.elementCount);
+  // ggml lists dimensions innermost first; PyTorch outermost first. The memory order is the same.
+  const shape = [...tensor.ne].reverse();
+  const heads = ropePermutedHeads(tensor.name, config);
+  return { shape, data: heads === undefined ? data : unpermuteRows(data, shape[0]!, heads) };
+}
+
+// llama.cpp's converter reorders the q/k rows of Llama-arch models so each head's rotary pairs
+// sit side by side (GPT-J style rotation); Qwen2 keeps Hugging Face order (NeoX style).
+function ropePermutedHeads(ggufName: string, config: LlamaConfig): number | undefined {
+  if (config.architecture !== 'llama' && config.architecture !== 'mistral') return undefined;
+  if (/^blk\.\d+\.attn_q\.(weight|bias)$/.test(ggufName)) return config.numHeads;
+  if (/^blk\.\d+\.attn_k\.(weight|bias)$/.test(ggufName)) return config.numKvHeads;
+  return undefined;
+}
+
+/**
+ * Undo the converter's permutation: within each head of `headDim` rows, GGUF row 2i+j holds
+ * Hugging Face row j*headDim/2 + i (the HF rows viewed as [2, headDim/2] were transposed).
+ */
+export function unpermuteRows(data: Float32Array, rows: number, heads: number): Float32Array {
+  const rowLength = data.length / rows;
+  const headDim = rows / heads;
+  const half = headDim / 2;
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < half; i++) {
+      for (let j = 0; j < 2; j++) {
+        const from = (h * headDim + 2 * i + j) * rowLength;
+        const to = (h * headDim + j * half + i) * rowLength;
+        out.set(data.subarray(from, from + rowLength), to);
+      }
+    }
+  }
+  return out;
+}
