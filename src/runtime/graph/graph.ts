@@ -282,9 +282,10 @@ export class Graph {
     return this.node('Gather', [data, indices], { axis }, [{ dtype: data.dtype, shape }])[0];
   }
 
-  /** The run-time shape of `x` as a 1-D int64 value. */
-  shapeOf(x: Value): Value {
-    return this.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.shape.length] }])[0];
+  /** The run-time shape of `x` (dims `start` up to `end`) as a 1-D int64 value. */
+  shapeOf(x: Value, start = 0, end = x.shape.length): Value {
+    const attrs = start === 0 && end === x.shape.length ? {} : { start, end };
+    return this.node('Shape', [x], attrs, [{ dtype: 'int64', shape: [end - start] }])[0];
   }
 
   /** One run-time dim of `x` as an int64 scalar. */

@@ -1,0 +1,208 @@
+/**
+ * A Llama-family decoder (Llama, Mistral, Qwen2, SmolLM) as an ONNX graph, from Hugging Face
+ * weights. One function per block, top to bottom: rotary tables, attention mask, RMSNorm,
+ * attention, MLP, the layer, the model.
+ *
+ * Graph inputs:
+ *   inputs_embeds  float32 [batch, seq, hidden]
+ *   attention_mask int64   [batch, past+seq]   1 = attend, 0 = padding (left or right)
+ *   past_key_values.{i}.key / .value  float32 [batch, kvHeads, past, headDim]   (kvCache only)
+ * Graph outputs:
+ *   hidden  float32 [batch, seq, hidden]   after the final RMSNorm
+ *   logits  float32 [batch, seq, vocab] ('all') or [batch, 1, vocab] ('last')   on request
+ *   present.{i}.key / .value  float32 [batch, kvHeads, past+seq, headDim]   (kvCache only)
+ *
+ * Positions come from the mask (cumulative sum - 1), so a left-padded row numbers its real
+ * tokens from 0. GQA never materializes repeated KV heads: queries are grouped as
+ * [batch, kvHeads, groups, seq, headDim] and MatMul broadcasts K/V over the group axis.
+ * Projection weights are stored pre-transposed ([in, out]) so every linear layer is one MatMul.
+ */
+import type { LlamaConfig, WeightMap } from '../model/description';
+import { InvalidFileError } from '../errors';
+import { Graph, type Value } from '../graph/graph';
+import { ropeInverseFrequencies } from './rope';
+
+export type LogitsMode = 'none' | 'last' | 'all';
+
+export interface DecoderGraphOptions {
+  readonly logits: LogitsMode;
+  readonly kvCache: boolean;
+}
+
+export interface DecoderGraph {
+  readonly graph: Graph;
+  readonly inputsEmbeds: Value;
+  readonly attentionMask: Value;
+  readonly hidden: Value;
+  readonly logits?: Value;
+}
+
+/** Float32 lowest, what transformers adds to masked attention scores. */
+const MASKED = -3.4028234663852886e38;
+const SLICE_TO_END = 2 ** 31 - 1;
+
+export const pastKeyName = (layer: number) => `past_key_values.${layer}.key`;
+export const pastValueName = (layer: number) => `past_key_values.${layer}.value`;
+export const presentKeyName = (layer: number) => `present.${layer}.key`;
+export const presentValueName = (layer: number) => `present.${layer}.value`;
+
+export function buildDecoderGraph(config: LlamaConfig, weights: WeightMap, options: DecoderGraphOptions): DecoderGraph {
+  const g = new Graph('llama_decoder');
+  const total = options.kvCache ? 'past+seq' : 'seq';
+  const inputsEmbeds = g.input('inputs_embeds', 'float32', ['batch', 'seq', config.hiddenSize]);
+  const attentionMask = g.input('attention_mask', 'int64', ['batch', total]);
+  const w = new Weights(g, weights);
+
+  const rotary = rotaryTables(g, config, inputsEmbeds, attentionMask);
+  const maskBias = attentionBias(g, inputsEmbeds, attentionMask, total);
+
+  let x = inputsEmbeds;
+  for (let layer = 0; layer < config.numLayers; layer++) {
+    const past = options.kvCache ? pastKeyValues(g, config, layer) : undefined;
+    x = decoderLayer(g, config, w, layer, x, rotary, maskBias, past);
+  }
+  const hidden = g.output(rmsNorm(g, x, w.vector('model.norm.weight'), config.rmsNormEps), 'hidden');
+
+  if (options.logits === 'none') return { graph: g, inputsEmbeds, attentionMask, hidden };
+  const head = w.linear(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+  const fromHidden = options.logits === 'last' ? g.slice(hidden, [-1], [SLICE_TO_END], [1], ['batch', 1, config.hiddenSize]) : hidden;
+  const logits = g.output(g.matMul(fromHidden, head), 'logits');
+  return { graph: g, inputsEmbeds, attentionMask, hidden, logits };
+}
+
+interface Rotary {
+  /** [batch, 1, seq, headDim]: broadcasts over heads. */
+  readonly cos: Value;
+  readonly sin: Value;
+}
+
+/** cos/sin of position * inverse frequency, positions counted from the mask. */
+function rotaryTables(g: Graph, config: LlamaConfig, inputsEmbeds: Value, mask: Value): Rotary {
+  const seqLen = g.shapeOf(inputsEmbeds, 1, 2);
+  const positionsAll = g.sub(g.cumSum(mask, 1), g.int64s([1], 'one'));
+  const positions = g.sliceDynamic(positionsAll, g.neg(seqLen), g.int64s([SLICE_TO_END], 'end'), [1], ['batch', 'seq']);
+  const invFreq = g.initializer('rope.inv_freq', 'float32', [config.headDim / 2], ropeInverseFrequencies(config));
+  const freqs = g.mul(g.unsqueeze(g.cast(positions, 'float32'), [2]), invFreq);
+  const angles = g.unsqueeze(g.concat([freqs, freqs], -1), [1]);
+  return { cos: g.cos(angles), sin: g.sin(angles) };
+}
+
+/**
+ * Additive attention bias [batch, 1, seq, past+seq]: 0 where query i may see key j (j is not
+ * padding and j <= past + i), float32 lowest elsewhere.
+ */
+function attentionBias(g: Graph, inputsEmbeds: Value, mask: Value, total: string): Value {
+  const seqLen = g.dimOf(inputsEmbeds, 1);
+  const totalLen = g.dimOf(mask, 1);
+  const pastLen = g.sub(totalLen, seqLen);
+  const one = g.initializer('one_scalar', 'int64', [], BigInt64Array.of(1n));
+  const zero = g.initializer('zero_scalar', 'int64', [], BigInt64Array.of(0n));
+  const keyIndex = g.range(zero, totalLen, one, total);
+  const queryIndex = g.unsqueeze(g.range(pastLen, totalLen, one, 'seq'), [1]);
+  const causal = g.lessOrEqual(keyIndex, queryIndex);
+  const notPadding = g.unsqueeze(g.equal(mask, one), [1, 2]);
+  const allowed = g.and(causal, notPadding);
+  return g.where(allowed, g.scalar(0, 'attend'), g.scalar(MASKED, 'masked'));
+}
+
+interface PastKeyValues {
+  readonly key: Value;
+  readonly value: Value;
+}
+
+function pastKeyValues(g: Graph, config: LlamaConfig, layer: number): PastKeyValues {
+  const shape = ['batch', config.numKvHeads, 'past', config.headDim];
+  return { key: g.input(pastKeyName(layer), 'float32', shape), value: g.input(pastValueName(layer), 'float32', shape) };
+}
+
+function decoderLayer(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: Value, rotary: Rotary, maskBias: Value, past?: PastKeyValues): Value {
+  const p = `model.layers.${layer}`;
+  const attn = attention(g, config, w, layer, rmsNorm(g, x, w.vector(`${p}.input_layernorm.weight`), config.rmsNormEps), rotary, maskBias, past);
+  const h = g.add(x, attn);
+  return g.add(h, mlp(g, w, p, rmsNorm(g, h, w.vector(`${p}.post_attention_layernorm.weight`), config.rmsNormEps)));
+}
+
+/** x / sqrt(mean(x^2) + eps) * weight, in the pattern onnxruntime fuses into one kernel. */
+function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
+  const variance = g.reduceMean(g.pow(x, g.scalar(2, 'two')), [-1]);
+  return g.mul(g.div(x, g.sqrt(g.add(variance, g.scalar(eps, 'eps')))), weight);
+}
+
+/** Hugging Face's rotate_half convention: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin). */
+function applyRotary(g: Graph, x: Value, rotary: Rotary, headDim: number): Value {
+  const half = headDim / 2;
+  const x1 = g.slice(x, [0], [half], [-1]);
+  const x2 = g.slice(x, [half], [headDim], [-1]);
+  const rotated = g.concat([g.neg(x2), x1], -1);
+  return g.add(g.mul(x, rotary.cos), g.mul(rotated, rotary.sin));
+}
+
+function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: Value, rotary: Rotary, maskBias: Value, past?: PastKeyValues): Value {
+  const p = `model.layers.${layer}.self_attn`;
+  const { numHeads, numKvHeads, headDim } = config;
+  const groups = numHeads / numKvHeads;
+  const project = (name: string) => {
+    const y = g.matMul(x, w.linear(`${p}.${name}.weight`));
+    return config.attentionBias ? g.add(y, w.vector(`${p}.${name}.bias`)) : y;
+  };
+  // [batch, seq, heads*headDim] -> [batch, heads, seq, headDim]
+  const heads = (y: Value, n: number) => g.transpose(g.reshape(y, ['batch', 'seq', n, headDim]), [0, 2, 1, 3]);
+
+  const q = applyRotary(g, heads(project('q_proj'), numHeads), rotary, headDim);
+  let k = applyRotary(g, heads(project('k_proj'), numKvHeads), rotary, headDim);
+  let v = heads(project('v_proj'), numKvHeads);
+  if (past) {
+    k = g.output(g.concat([past.key, k], 2), presentKeyName(layer));
+    v = g.output(g.concat([past.value, v], 2), presentValueName(layer));
+  }
+
+  // Group query heads by the KV head they share: [batch, kvHeads, groups, seq, headDim].
+  const qGrouped = g.reshape(g.mul(q, g.scalar(1 / Math.sqrt(headDim), 'attn_scale')), ['batch', numKvHeads, groups, 'seq', headDim]);
+  const kT = g.unsqueeze(g.transpose(k, [0, 1, 3, 2]), [2]);
+  const scores = g.add(g.matMul(qGrouped, kT), g.unsqueeze(maskBias, [1]));
+  const context = g.matMul(g.softmax(scores, -1), g.unsqueeze(v, [2]));
+  const merged = g.reshape(g.transpose(context, [0, 3, 1, 2, 4]), ['batch', 'seq', numHeads * headDim]);
+  return g.matMul(merged, w.linear(`${p}.o_proj.weight`));
+}
+
+/** SwiGLU: down(silu(gate(x)) * up(x)). */
+function mlp(g: Graph, w: Weights, prefix: string, x: Value): Value {
+  const gate = g.matMul(x, w.linear(`${prefix}.mlp.gate_proj.weight`));
+  const up = g.matMul(x, w.linear(`${prefix}.mlp.up_proj.weight`));
+  return g.matMul(g.mul(g.mul(gate, g.sigmoid(gate)), up), w.linear(`${prefix}.mlp.down_proj.weight`));
+}
+
+/** Model weights as graph initializers, looked up by Hugging Face name. */
+class Weights {
+  constructor(
+    private readonly g: Graph,
+    private readonly weights: WeightMap,
+  ) {}
+
+  private get(name: string) {
+    const t = this.weights.get(name);
+    if (!t) throw new InvalidFileError(`model has no weight ${name}`);
+    return t;
+  }
+
+  vector(name: string): Value {
+    const t = this.get(name);
+    return this.g.initializer(name, 'float32', [t.data.length], t.data);
+  }
+
+  /** A [out, in] projection as a pre-transposed [in, out] initializer, so x @ W^T is one MatMul. */
+  linear(name: string): Value {
+    const t = this.get(name);
+    const [rows, cols] = t.shape;
+    return this.g.initializer(`${name}.T`, 'float32', [cols, rows], transpose2d(t.data, rows, cols));
+  }
+}
+
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[base + c];
+  }
+  return out;
+}
