@@ -52,7 +52,9 @@ export type TemplatePiece = { readonly kind: 'text'; readonly text: string } | {
  * is therefore a word boundary, and the words after it are tokenized the same way whatever
  * the tag's name (with SentencePiece, the run gets its usual leading "▁"). This is how the
  * paper's code behaved: its tags were added special tokens, which the tokenizer of the day
- * split out with the spaces around them stripped. Empty runs are dropped.
+ * split out with the spaces around them stripped. Empty runs are dropped. One consequence:
+ * punctuation right after a tag is encoded as a word of its own ("<SMILES>." gives "▁."), so
+ * templates put a word or a space-separated input after a tag, never bare punctuation.
  */
 export function fillTemplate(template: Template, values: SlotValues): TemplatePiece[] {
   const missing = template.slots.filter((s) => typeof values[s] !== 'string');
