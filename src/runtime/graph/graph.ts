@@ -284,7 +284,7 @@ export class Graph {
 
   /** The run-time shape of `x` (dims `start` up to `end`) as a 1-D int64 value. */
   shapeOf(x: Value, start = 0, end = x.shape.length): Value {
-    const attrs = start === 0 && end === x.shape.length ? {} : { start, end };
+    const attrs: Attrs = start === 0 && end === x.shape.length ? {} : { start, end };
     return this.node('Shape', [x], attrs, [{ dtype: 'int64', shape: [end - start] }])[0];
   }
 

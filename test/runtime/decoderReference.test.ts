@@ -1,0 +1,85 @@
+// The decoder graph against transformers' outputs for the same files (shared reference JSON):
+// last-position logits, final hidden state, mean next-token NLL and greedy ids.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dataPath } from '../helpers/data';
+import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
+import { DecoderSession } from '../../src/runtime/session/decoderSession';
+import { embedTokens } from '../../src/runtime/llama/embedTokens';
+import type { LoadedModel } from '../../src/runtime/model/description';
+
+interface StoriesCase {
+  text: string;
+  input_ids_with_bos: number[];
+  last_logits: number[];
+  /** Absent from the Q8_0 reference. */
+  last_hidden_after_norm?: number[];
+  mean_nll_next_token: number;
+  greedy_continuation_ids: number[];
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+/** Mean over positions t of -log softmax(logits[t])[ids[t+1]]. */
+function meanNextTokenNll(logits: Float32Array, ids: number[], vocab: number): number {
+  let sum = 0;
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const row = logits.subarray(t * vocab, (t + 1) * vocab);
+    let max = -Infinity;
+    for (const x of row) max = Math.max(max, x);
+    let z = 0;
+    for (const x of row) z += Math.exp(x - max);
+    sum += max + Math.log(z) - row[ids[t + 1]];
+  }
+  return sum / (ids.length - 1);
+}
+
+async function greedyIdsByRecomputation(model: LoadedModel, session: DecoderSession, prompt: number[], n: number): Promise<number[]> {
+  const ids = [...prompt];
+  const vocab = model.config.vocabSize;
+  for (let i = 0; i < n; i++) {
+    const { logits } = await session.forward(embedTokens(model, ids), [1, ids.length], new BigInt64Array(ids.length).fill(1n));
+    const last = logits!.data.subarray((ids.length - 1) * vocab);
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (last[v] > last[best]) best = v;
+    ids.push(best);
+  }
+  return ids.slice(prompt.length);
+}
+
+for (const file of ['stories260K', 'stories260K-Q8_0']) {
+  test(`${file}: logits, hidden state, NLL and greedy ids match transformers`, async () => {
+    const ref = JSON.parse(readFileSync(dataPath('models', `${file}.reference.json`), 'utf8')) as { cases: StoriesCase[] };
+    const model = await loadGgufModel(dataPath('models', `${file}.gguf`));
+    const session = await DecoderSession.create(model, { logits: 'all', kvCache: false });
+    const vocab = model.config.vocabSize;
+    for (const c of ref.cases) {
+      const ids = c.input_ids_with_bos;
+      const { hidden, logits } = await session.forward(embedTokens(model, ids), [1, ids.length], new BigInt64Array(ids.length).fill(1n));
+      const lastLogits = logits!.data.subarray((ids.length - 1) * vocab);
+      const H = model.config.hiddenSize;
+      const lastHidden = hidden.data.subarray((ids.length - 1) * H);
+      assert.ok(maxAbsDiff(lastLogits, c.last_logits) < 1e-4, `${c.text}: logits max diff ${maxAbsDiff(lastLogits, c.last_logits)}`);
+      if (c.last_hidden_after_norm) {
+        assert.ok(maxAbsDiff(lastHidden, c.last_hidden_after_norm) < 1e-4, `${c.text}: hidden max diff ${maxAbsDiff(lastHidden, c.last_hidden_after_norm)}`);
+      }
+      assert.ok(Math.abs(meanNextTokenNll(logits!.data, ids, vocab) - c.mean_nll_next_token) < 1e-4);
+      assert.deepEqual(await greedyIdsByRecomputation(model, session, ids, 6), c.greedy_continuation_ids.slice(0, 6));
+    }
+  });
+}
+
+test('tiny-bpe-llama GGUF: last logits match transformers', async () => {
+  const ref = JSON.parse(readFileSync(dataPath('models', 'tiny-bpe-llama.reference.json'), 'utf8')) as { prompt_ids: number[]; last_logits: number[] };
+  const model = await loadGgufModel(dataPath('models', 'tiny-bpe-llama.gguf'));
+  const session = await DecoderSession.create(model, { logits: 'last', kvCache: false });
+  const ids = ref.prompt_ids;
+  const { logits } = await session.forward(embedTokens(model, ids), [1, ids.length], new BigInt64Array(ids.length).fill(1n));
+  assert.ok(maxAbsDiff(logits!.data, ref.last_logits) < 1e-4, `max diff ${maxAbsDiff(logits!.data, ref.last_logits)}`);
+});
