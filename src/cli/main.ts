@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { CliUsageError } from './command';
 import { TagLlmError } from '../runtime/errors';
+import { infoCommand } from './commands/info';
 
-const commands: CliCommand[] = [];
+const commands: CliCommand[] = [infoCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

@@ -47,8 +47,9 @@ export interface F32Tensor {
 export type WeightMap = ReadonlyMap<string, F32Tensor>;
 
 export interface ModelSource {
-  readonly format: 'gguf' | 'hf';
-  /** The GGUF file or the Hugging Face folder. */
+  /** 'random': weights drawn in memory (benchmarks), see model/random.ts. */
+  readonly format: 'gguf' | 'hf' | 'random';
+  /** The GGUF file or the Hugging Face folder; for 'random', `random:PRESET` or `random:custom`. */
   readonly path: string;
 }
 

@@ -1,0 +1,75 @@
+// `tagllm info --model PATH [--json]`: what a model is, without running it.
+import type { CliCommand } from '../command';
+import { requiredOption } from '../command';
+import { statSync } from 'node:fs';
+import { loadModel } from '../../runtime/model/load';
+import { summarizeGguf, summarizeLoaded, type ModelSummary } from '../../runtime/model/summary';
+
+export const infoCommand: CliCommand = {
+  name: 'info',
+  summary: 'Show a model\'s architecture, parameter count, shapes and tokenizer',
+  help: [
+    'Usage: tagllm info --model PATH [--json]',
+    '',
+    '  --model PATH  a GGUF file or a Hugging Face folder',
+    '  --json        print one JSON object instead of text',
+  ].join('\n'),
+  options: {
+    model: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(args, signal) {
+    const spec = requiredOption(args, 'model');
+    const summary = isFile(spec) ? summarizeGguf(spec) : summarizeLoaded(await loadModel(spec, { signal }));
+    process.stdout.write(args.values.json ? JSON.stringify(summaryJson(summary)) + '\n' : summaryText(summary));
+  },
+};
+
+function isFile(spec: string): boolean {
+  try {
+    return statSync(spec).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function summaryJson(s: ModelSummary): Record<string, unknown> {
+  const c = s.config;
+  return {
+    path: s.source.path,
+    format: s.source.format,
+    architecture: c.architecture,
+    parameters: s.parameters,
+    layers: c.numLayers,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    vocabSize: c.vocabSize,
+    tokenizer: s.tokenizer,
+    contextLength: c.maxPositionEmbeddings,
+    ropeTheta: c.ropeTheta,
+    ropeScaling: c.ropeScaling ?? null,
+    tiedEmbeddings: c.tieWordEmbeddings,
+  };
+}
+
+function summaryText(s: ModelSummary): string {
+  const c = s.config;
+  const rows: [string, string][] = [
+    ['model', `${s.source.path} (${s.source.format})`],
+    ['architecture', c.architecture],
+    ['parameters', s.parameters.toLocaleString('en-US')],
+    ['layers', String(c.numLayers)],
+    ['hidden size', String(c.hiddenSize)],
+    ['FFN size', String(c.intermediateSize)],
+    ['heads', `${c.numHeads} (${c.numKvHeads} KV heads, head size ${c.headDim})`],
+    ['vocab', String(c.vocabSize)],
+    ['tokenizer', s.tokenizer],
+    ['context', String(c.maxPositionEmbeddings)],
+    ['RoPE', `theta ${c.ropeTheta}${c.ropeScaling ? `, ${c.ropeScaling.type} scaling x${c.ropeScaling.factor}` : ''}`],
+    ['output head', c.tieWordEmbeddings ? 'tied to the embeddings' : 'separate'],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n';
+}
