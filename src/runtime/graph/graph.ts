@@ -29,7 +29,7 @@
  */
 import { ShapeMismatchError, UsageError } from '../errors';
 
-export type DType = 'float32' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
@@ -39,7 +39,7 @@ export interface Value {
   readonly shape: Shape;
 }
 
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 export interface Initializer {
   readonly value: Value;
@@ -93,9 +93,9 @@ export class Graph {
     return v;
   }
 
-  /** A float32 scalar constant (shape []). */
-  scalar(x: number, name = 'const'): Value {
-    return this.initializer(this.uniqueName(name), 'float32', [], Float32Array.of(x));
+  /** A float scalar constant (shape []); float64 serves gradient checks in double precision. */
+  scalar(x: number, name = 'const', dtype: 'float32' | 'float64' = 'float32'): Value {
+    return this.initializer(this.uniqueName(name), dtype, [], dtype === 'float64' ? Float64Array.of(x) : Float32Array.of(x));
   }
 
   /** A 1-D int64 constant, the form ONNX takes for shapes, axes and slice bounds. */
@@ -331,7 +331,7 @@ export class Graph {
   }
 }
 
-export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 1, float64: 11, int32: 6, int64: 7, bool: 9 };
 
 function addDims(a: Dim, b: Dim): Dim {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
