@@ -6,8 +6,9 @@ import type { CliCommand } from './command';
 import { CliUsageError } from './command';
 import { TagLlmError } from '../runtime/errors';
 import { infoCommand } from './commands/info';
+import { generateCommand } from './commands/generate';
 
-const commands: CliCommand[] = [infoCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
