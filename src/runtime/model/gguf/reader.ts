@@ -105,10 +105,9 @@ function parseHeader(fd: number, path: string): GgufHeader {
     const hint = version === 1 ? ' (GGUF v1 is obsolete; re-convert the model)' : version > 0xffff ? ' (big-endian GGUF?)' : '';
     throw new UnsupportedError(`GGUF version ${version} is not supported${hint}; expected 2 or 3`, path);
   }
-  r.context = 'tensor count';
-  const tensorCount = r.count(MIN_TENSOR_INFO_BYTES);
-  r.context = 'metadata count';
-  const kvCount = r.count(8 + 4);
+  r.context = '';
+  const tensorCount = r.count(MIN_TENSOR_INFO_BYTES, 'tensor count');
+  const kvCount = r.count(8 + 4, 'metadata count');
 
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
@@ -171,9 +170,8 @@ function checkTensor(
   for (const n of ne) {
     if (n < 1) throw new InvalidFileError(`tensor ${name} has shape [${ne.join(', ')}]; every dimension must be positive`, path);
     elementCount *= n;
-    // Every supported type takes at least 1/2 byte per value, so more than 2 values per file byte cannot be real.
-    if (elementCount > 2 * fileSize) {
-      throw new InvalidFileError(`tensor ${name} shape [${ne.join(', ')}] is larger than the file (size ${fileSize}) can hold`, path);
+    if (elementCount > Number.MAX_SAFE_INTEGER) {
+      throw new InvalidFileError(`tensor ${name} shape [${ne.join(', ')}] has more values than any file can hold`, path);
     }
   }
   if (ne[0]! % type.blockSize !== 0) {
@@ -197,6 +195,10 @@ function checkTensor(
 class HeaderCursor {
   /** What is being read, for error messages ("metadata key 12 (tokenizer.ggml.tokens)"). */
   context = '';
+
+  private describe(what: string): string {
+    return this.context ? `${this.context} ${what}` : what;
+  }
   position = 0;
   private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
@@ -216,7 +218,7 @@ class HeaderCursor {
   private take(n: number, what: string): number {
     if (n > this.left) {
       throw new InvalidFileError(
-        `truncated GGUF: ${this.context} ${what} needs ${n} bytes at offset ${this.position}, but the file (size ${this.fileSize}) has ${this.left} left`,
+        `truncated GGUF: ${this.describe(what)} needs ${n} bytes at offset ${this.position}, but the file (size ${this.fileSize}) has ${this.left} left`,
         this.path,
       );
     }
@@ -256,11 +258,11 @@ class HeaderCursor {
   }
 
   /** A uint64 element count, checked against the bytes left at `minBytesEach` per element. */
-  count(minBytesEach: number, what = 'count'): number {
+  count(minBytesEach: number, what: string): number {
     const v = this.u64();
     if (v * BigInt(minBytesEach) > BigInt(this.left)) {
       throw new InvalidFileError(
-        `truncated GGUF: ${this.context} ${what} ${v} exceeds file size ${this.fileSize} (${this.left} bytes left)`,
+        `truncated GGUF: ${this.describe(what)} ${v} exceeds file size ${this.fileSize} (${this.left} bytes left)`,
         this.path,
       );
     }
