@@ -1,0 +1,158 @@
+// Training and evaluation examples from a data file: one or more input columns (SMILES,
+// protein sequences or plain text), an optional numeric label (a column, or a property
+// computed from the input), and an optional split column. Rows with an unparseable
+// SMILES, an illegal protein letter, or an empty / non-numeric label are skipped and
+// counted, never fatal, unless no row is left.
+import { InvalidFileError, UsageError } from '../errors';
+import { isMoleculeDescriptor, moleculeDescriptor, MOLECULE_DESCRIPTORS } from '../chem/descriptors';
+import { isProteinDescriptor, normalizeProteinSequence, proteinDescriptor, PROTEIN_DESCRIPTORS } from '../chem/protein';
+import { loadRDKit, type RDKit } from '../chem/rdkit';
+import { readRecords } from './records';
+import type { Table } from './delimited';
+
+export type InputKind = 'smiles' | 'protein' | 'text';
+
+export interface Example {
+  /** One value per input column, validated (protein sequences normalized to upper case). */
+  readonly inputs: readonly string[];
+  /** Absent for unlabeled (stage-1) data. */
+  readonly label?: number;
+  /** The split column's raw value, when a split column was named. */
+  readonly split?: string;
+  /** 1-based line in the file. */
+  readonly line: number;
+}
+
+export interface SkippedRow {
+  readonly line: number;
+  readonly column: string;
+  readonly reason: string;
+}
+
+export interface ExampleSet {
+  readonly path: string;
+  readonly examples: Example[];
+  readonly nSkipped: number;
+  /** The first few skipped rows, for the report. */
+  readonly skipped: SkippedRow[];
+}
+
+export interface ExampleSpec {
+  readonly path: string;
+  readonly inputColumns: readonly string[];
+  readonly inputKinds: readonly InputKind[];
+  /** A numeric column, or a computed descriptor of the first input (qed, logp, tpsa, mw; gravy, instability, pi, ...). */
+  readonly label?: string;
+  readonly splitColumn?: string;
+  /** Keep at most this many usable rows (the first ones in file order). */
+  readonly limit?: number;
+}
+
+/** The kind of input a domain tag marks: `<SMILES>` molecules, `<Protein>` sequences, anything else text. */
+export function inputKindOfDomain(domainTag: string): InputKind {
+  const name = domainTag.replace(/^<|>$/g, '').toLowerCase();
+  if (name === 'smiles' || name === 'molecule') return 'smiles';
+  if (name === 'protein' || name === 'sequence') return 'protein';
+  return 'text';
+}
+
+const KEEP_SKIPPED = 20;
+
+function columnIndex(table: Table, name: string, path: string, what: string): number {
+  const i = table.columns.indexOf(name);
+  if (i < 0) throw new UsageError(`no ${what} column "${name}"; the file has ${table.columns.map((c) => `"${c}"`).join(', ')}`, path);
+  return i;
+}
+
+type LabelSource = { kind: 'column'; index: number } | { kind: 'computed'; name: string } | undefined;
+
+function labelSource(table: Table, spec: ExampleSpec): LabelSource {
+  if (spec.label === undefined) return undefined;
+  if (table.columns.includes(spec.label)) return { kind: 'column', index: table.columns.indexOf(spec.label) };
+  const name = spec.label.toLowerCase();
+  const first = spec.inputKinds[0];
+  if (first === 'smiles' && isMoleculeDescriptor(name)) return { kind: 'computed', name };
+  if (first === 'protein' && isProteinDescriptor(name)) return { kind: 'computed', name };
+  const computed = first === 'smiles' ? MOLECULE_DESCRIPTORS : first === 'protein' ? PROTEIN_DESCRIPTORS : [];
+  throw new UsageError(
+    `"${spec.label}" is neither a column of the file nor a computed label${computed.length ? ` (${computed.join(', ')})` : ''}`,
+    spec.path,
+  );
+}
+
+function validateInput(rdkit: RDKit | undefined, kind: InputKind, raw: string): { value?: string; reason?: string } {
+  const v = raw.trim();
+  if (v === '') return { reason: 'empty' };
+  if (kind === 'protein') {
+    const seq = normalizeProteinSequence(v);
+    return seq ? { value: seq } : { reason: 'letters that are not amino acids' };
+  }
+  if (kind === 'smiles') {
+    const mol = rdkit!.get_mol(v);
+    if (!mol) return { reason: 'RDKit cannot parse the SMILES' };
+    try {
+      if (!mol.is_valid()) return { reason: 'RDKit cannot parse the SMILES' };
+      // molblocks from SD files become SMILES, the form the model reads
+      return { value: v.includes('M  END') ? mol.get_smiles() : v };
+    } finally {
+      mol.delete();
+    }
+  }
+  return { value: v };
+}
+
+export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
+  if (spec.inputColumns.length !== spec.inputKinds.length) throw new UsageError(`${spec.inputColumns.length} input columns but ${spec.inputKinds.length} domains`);
+  const table = readRecords(spec.path);
+  const inputIdx = spec.inputColumns.map((c) => columnIndex(table, c, spec.path, 'input'));
+  const splitIdx = spec.splitColumn === undefined ? -1 : columnIndex(table, spec.splitColumn, spec.path, 'split');
+  const label = labelSource(table, spec);
+  const rdkit = spec.inputKinds.includes('smiles') ? await loadRDKit() : undefined;
+  const examples: Example[] = [];
+  const skipped: SkippedRow[] = [];
+  let nSkipped = 0;
+  const skip = (line: number, column: string, reason: string) => {
+    nSkipped++;
+    if (skipped.length < KEEP_SKIPPED) skipped.push({ line, column, reason });
+  };
+  for (let r = 0; r < table.rows.length; r++) {
+    if (spec.limit !== undefined && examples.length >= spec.limit) break;
+    const row = table.rows[r];
+    const line = table.lines[r];
+    const inputs: string[] = [];
+    let bad = false;
+    for (let k = 0; k < inputIdx.length && !bad; k++) {
+      const { value, reason } = validateInput(rdkit, spec.inputKinds[k], row[inputIdx[k]]);
+      if (value === undefined) {
+        skip(line, spec.inputColumns[k], reason!);
+        bad = true;
+      } else inputs.push(value);
+    }
+    if (bad) continue;
+    let y: number | undefined;
+    if (label?.kind === 'column') {
+      const raw = row[label.index].trim();
+      y = raw === '' ? NaN : Number(raw);
+      if (!Number.isFinite(y)) {
+        skip(line, spec.label!, raw === '' ? 'empty label' : `label "${raw}" is not a number`);
+        continue;
+      }
+    } else if (label?.kind === 'computed') {
+      y = spec.inputKinds[0] === 'smiles' ? moleculeDescriptor(rdkit!, inputs[0], label.name as never) : proteinDescriptor(inputs[0], label.name as never);
+      if (y === undefined || !Number.isFinite(y)) {
+        skip(line, spec.inputColumns[0], `cannot compute ${label.name}`);
+        continue;
+      }
+    }
+    examples.push({ inputs, ...(y !== undefined ? { label: y } : {}), ...(splitIdx >= 0 ? { split: row[splitIdx] } : {}), line });
+  }
+  if (examples.length === 0) {
+    const first = skipped[0];
+    throw new InvalidFileError(
+      `no usable rows in column ${spec.inputColumns.map((c) => `"${c}"`).join(', ')}${label ? ` with label "${spec.label}"` : ''}: ` +
+        `${nSkipped} skipped${first ? ` (first: line ${first.line}, column "${first.column}": ${first.reason})` : ''}`,
+      spec.path,
+    );
+  }
+  return { path: spec.path, examples, nSkipped, skipped };
+}
