@@ -21,13 +21,26 @@ const MAX_READ_BYTES = 1 << 30;
 // F16 and BF16 share ggml's converters (same bit layouts as in GGUF).
 const HALF_TYPES: Readonly<Record<string, number>> = { F16: 1, BF16: 30 };
 
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+  /** Called after each tensor with the data bytes read so far and in all. */
+  readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
 /** All tensors of a safetensors file as float32 (F32, F16 and BF16 files; other dtypes are an UnsupportedError). */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+export async function readSafetensors(path: string, options: ReadOptions = {}): Promise<SafetensorsContents> {
   const file = await openFile(path);
   try {
     const header = await readHeader(file, path);
     const tensors = new Map<string, F32Tensor>();
-    for (const entry of header.entries) tensors.set(entry.name, await readTensor(file, header, entry, path));
+    const bytesTotal = header.entries.reduce((sum, e) => sum + e.end - e.begin, 0);
+    let bytesDone = 0;
+    for (const entry of header.entries) {
+      options.signal?.throwIfAborted();
+      tensors.set(entry.name, await readTensor(file, header, entry, path));
+      bytesDone += entry.end - entry.begin;
+      options.onProgress?.(bytesDone, bytesTotal);
+    }
     return { tensors, metadata: header.metadata };
   } finally {
     await file.close();
