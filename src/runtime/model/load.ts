@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { UsageError } from '../errors';
 import type { LoadedModel } from './description';
 import { loadGgufModel } from './gguf/toModel';
+import { loadHfFolder } from './hf/loadFolder';
 
 export interface LoadProgress {
   /** 'read': tensor bytes read from disk so far. */
@@ -19,11 +20,11 @@ export interface LoadModelOptions {
 
 export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   if (!existsSync(spec)) throw new UsageError('no such model file or folder', spec);
-  if (statSync(spec).isDirectory()) throw new UsageError('Hugging Face folders are not supported yet', spec);
-  return loadGgufModel(spec, {
+  const readOptions = {
     signal: options.signal,
-    onProgress: (bytesDone, bytesTotal) => options.onProgress?.({ phase: 'read', bytesDone, bytesTotal }),
-  });
+    onProgress: (bytesDone: number, bytesTotal: number) => options.onProgress?.({ phase: 'read', bytesDone, bytesTotal }),
+  };
+  return statSync(spec).isDirectory() ? loadHfFolder(spec, readOptions) : loadGgufModel(spec, readOptions);
 }
 
 /** Stored parameters: each weight tensor counted once (a tied output head is not a separate tensor). */
