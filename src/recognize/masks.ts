@@ -1,0 +1,43 @@
+// Spans that look like molecules or sequences piecewise but are something else: URLs,
+// InChI strings and keys, UUIDs, hashes, base64 blobs. Nothing inside them is reported.
+
+const PATTERNS: readonly RegExp[] = [
+  /\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.)[^\s"'<>`]+/gi,
+  /\bInChI=[^\s"'<>`]+/g,
+  /\b[A-Z]{14}-[A-Z]{10}-[A-Z]\b/g,
+  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
+  // Hex digests: lowercase hex letters other than b/c never occur in SMILES outside brackets.
+  /\b(?=[0-9a-fA-F]*[adefADEF])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b/g,
+  // base64 with mixed case, digits and a letter SMILES cannot hold outside brackets.
+  /(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[ad-kmqrtuvwxyzAD-HJKLMQRTUVWXYZ])[A-Za-z0-9+/]{24,}={0,2}/g,
+];
+
+/** Disjoint, sorted [start, end) offset pairs of masked spans in text[from, to). */
+export function maskedSpans(text: string, from: number, to: number): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const slice = text.slice(from, to);
+  for (const pattern of PATTERNS) {
+    for (const m of slice.matchAll(pattern)) spans.push([from + m.index, from + m.index + m[0].length]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const span of spans) {
+    const last = merged[merged.length - 1];
+    if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+    else merged.push(span);
+  }
+  return merged;
+}
+
+/** Answers "is this candidate masked?" for candidates visited in increasing offset order. */
+export class MaskCursor {
+  private next = 0;
+
+  constructor(private readonly spans: ReadonlyArray<[number, number]>) {}
+
+  overlaps(start: number, end: number): boolean {
+    while (this.next < this.spans.length && this.spans[this.next][1] <= start) this.next++;
+    const span = this.spans[this.next];
+    return span !== undefined && span[0] < end;
+  }
+}

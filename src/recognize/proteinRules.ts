@@ -1,0 +1,50 @@
+// Protein sequences: the 20 standard residues plus the ambiguity codes B, Z, X and the rare
+// U (selenocysteine) and O (pyrrolysine). DNA and RNA use a subset of the same letters, so a
+// run that reads as nucleotides is not a protein. A third of English words use only these
+// letters, so in prose a run needs a cue, a length no word has, or both.
+
+/** Where a candidate sits, strongest first. */
+export type ProteinContext = 'column' | 'fasta' | 'cued' | 'none';
+
+const RESIDUE = /^[ACDEFGHIKLMNPQRSTVWYBZXUO]+$/;
+const NUCLEOTIDE_IUPAC = /^[ACGTURYSWKMBDHVN]+$/;
+const PROSE_FORBIDDEN = /[OUBZJ]/;
+
+/** No English word is this long; upper-case runs this long are sequences wherever they stand. */
+const UNCUED_MIN = 30;
+const CUED_MIN = 8;
+const TABLE_MIN = 5;
+
+export function isNucleotide(seq: string): boolean {
+  let acgtu = 0;
+  for (let i = 0; i < seq.length; i++) if ('ACGTUN'.includes(seq[i])) acgtu++;
+  if (acgtu >= 0.9 * seq.length) return true;
+  // Degenerate primers (R, Y, S, W...) stay within the IUPAC nucleotide codes.
+  return NUCLEOTIDE_IUPAC.test(seq) && acgtu >= 0.7 * seq.length;
+}
+
+function distinctLetters(seq: string): number {
+  return new Set(seq).size;
+}
+
+/** seq is upper-case here; FASTA records and table cells are upper-cased by the caller. */
+export function acceptProtein(seq: string, context: ProteinContext, capsProse: boolean): boolean {
+  if (!RESIDUE.test(seq) || isNucleotide(seq)) return false;
+  switch (context) {
+    case 'column':
+    case 'fasta':
+      return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
+    case 'cued':
+      if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6;
+      return seq.length >= CUED_MIN && !capsProse && !PROSE_FORBIDDEN.test(seq) && distinctLetters(seq) >= 4 && !wordLike(seq);
+    case 'none':
+      return seq.length >= UNCUED_MIN && distinctLetters(seq) >= 6 && !capsProse;
+  }
+}
+
+/** English words alternate vowels and consonants far more than peptides do. */
+function wordLike(seq: string): boolean {
+  let vowels = 0;
+  for (let i = 0; i < seq.length; i++) if ('AEIY'.includes(seq[i])) vowels++;
+  return seq.length < 12 && vowels * 3 >= seq.length;
+}

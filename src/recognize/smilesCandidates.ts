@@ -1,0 +1,87 @@
+// The SMILES lexer: runs of characters SMILES can contain, cut at whitespace, quotes,
+// commas and other characters SMILES never holds, then trimmed of prose punctuation.
+import { smilesShape } from './smilesSyntax';
+import { acceptSmiles, type SmilesContext } from './smilesRules';
+import { isQuoted } from './context';
+import type { MaskCursor } from './masks';
+import type { Hit, ScanEnv } from './hits';
+
+// Inside a run: letters, digits, '_' (so identifiers stay whole and fail), and SMILES punctuation.
+const RUN_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@+-[]()=#%/\\.*') RUN_CHAR[c.charCodeAt(0)] = 1;
+const COLON = 58;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+// Runs of these characters alone cannot hold an atom: skip them without a closer look.
+const ATOM_LETTER = /[BCNOPSFIcnosp]/;
+
+/** Appends accepted SMILES in text[from, to) to hits. */
+export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: MaskCursor, hits: Hit[]): void {
+  const { text } = env;
+  let i = from;
+  while (i < to) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || RUN_CHAR[c] === 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let inBracket = false;
+    while (j < to) {
+      const d = text.charCodeAt(j);
+      if (d === OPEN_BRACKET) inBracket = true;
+      else if (d === CLOSE_BRACKET) inBracket = false;
+      // Atom maps ([CH3:1]) are the only colons we accept.
+      else if (!(d < 128 && (RUN_CHAR[d] === 1 || (d === COLON && inBracket)))) break;
+      j++;
+    }
+    if (j - i >= 1) considerRun(env, i, j, masks, hits);
+    i = j;
+  }
+}
+
+function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: MaskCursor, hits: Hit[]): void {
+  const { text } = env;
+  let [start, end] = trim(text, runStart, runEnd);
+  if (end - start < 1) return;
+  let candidate = text.slice(start, end);
+  if (!ATOM_LETTER.test(candidate)) return;
+  let shape = smilesShape(candidate);
+  if (!shape) {
+    // `key=VALUE` with no spaces (command lines, config files): the value may be a SMILES.
+    const eq = candidate.indexOf('=');
+    if (eq <= 0 || !/^[A-Za-z_][\w.-]*$/.test(candidate.slice(0, eq))) return;
+    [start, end] = trim(text, start + eq + 1, end);
+    candidate = text.slice(start, end);
+    shape = smilesShape(candidate);
+    if (!shape) return;
+  }
+  const line = env.lines.lineOf(start);
+  const cued = env.context.nearSmilesCue(line);
+  const context: SmilesContext = cued ? (isQuoted(text, start, end) ? 'cued-quoted' : 'cued') : 'none';
+  if (!acceptSmiles(candidate, shape, context, env.context.isCapsProse(line))) return;
+  if (masks.overlaps(start, end)) return;
+  if (!env.judge.parses(candidate)) return;
+  hits.push({ kind: 'smiles', start, end, text: candidate });
+}
+
+/** Drops what prose and markup put around a SMILES: sentence punctuation, brackets, emphasis. */
+function trim(text: string, start: number, end: number): [number, number] {
+  for (;;) {
+    const first = text[start];
+    const last = text[end - 1];
+    if (end - start >= 2 && (first === '*' || first === '_') && (last === '*' || last === '_')) {
+      start++;
+      end--;
+    } else if (end > start && '.-=#/\\_'.includes(last)) end--;
+    else if (end > start && '(.-=#/\\_)'.includes(first)) start++;
+    else if (last === ')' && count(text, start, end, ')') > count(text, start, end, '(')) end--;
+    else return [start, end];
+  }
+}
+
+function count(text: string, start: number, end: number, c: string): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (text[i] === c) n++;
+  return n;
+}

@@ -1,0 +1,43 @@
+// Plausibility rules for a lexically valid SMILES candidate, before RDKit is asked. RDKit
+// alone is no detector: CC, NO, COCO, ICON and BOSS all parse. A candidate must carry
+// evidence in proportion to how little its context says.
+import type { SmilesShape } from './smilesSyntax';
+import { isFormula } from './smilesSyntax';
+
+/** What the place a candidate sits in says about it. */
+export type SmilesContext =
+  /** A SMILES column of a table, the first field of a .smi line, a SMILES property of an SDF record. */
+  | 'column'
+  /** A quoted string near a mention of SMILES. */
+  | 'cued-quoted'
+  /** Unquoted, near a mention of SMILES. */
+  | 'cued'
+  | 'none';
+
+// Upper-case words and acronyms that parse as SMILES, refused unless a table says otherwise.
+const WORDS = new Set([
+  'B', 'C', 'N', 'O', 'P', 'S', 'F', 'I', 'BB', 'BC', 'BO', 'BP', 'BS', 'CB', 'CC', 'CN', 'CO', 'CP', 'CS', 'FBI', 'IF', 'II',
+  'III', 'IO', 'IP', 'IS', 'NB', 'NC', 'NI', 'NO', 'NP', 'NS', 'OC', 'OF', 'OI', 'OO', 'OP', 'OS', 'PC', 'PI', 'PO', 'PS',
+  'SC', 'SO', 'SP', 'SS', 'BBC', 'BBS', 'BCC', 'BOB', 'BOSS', 'CBS', 'CNN', 'COCO', 'COP', 'COPS', 'CPS', 'CSS', 'FCC',
+  'ICON', 'ICONS', 'IPO', 'NCBI', 'NICO', 'NOP', 'NSF', 'PCB', 'PCI', 'PCP', 'POC', 'POP', 'POS', 'SCN', 'SCSI', 'SNOB',
+  'SOC', 'SOP', 'SOS', 'SPF', 'SSO', 'CCC', 'CCCP', 'OOP', 'NOC', 'COC', 'SIC', 'SIP', 'FIFO', 'BIOS', 'SONIC', 'SCOOP',
+]);
+
+export function acceptSmiles(text: string, shape: SmilesShape, context: SmilesContext, capsProse: boolean): boolean {
+  if (context === 'column') return shape.atoms >= 1;
+  if (WORDS.has(text) || isFormula(text)) return false;
+  if (shape.strongEvidence) return shape.atoms >= 2;
+  if (capsProse) return false;
+  if (shape.weakEvidence) {
+    if (context === 'none') return shape.atoms >= 4;
+    return shape.atoms >= 2;
+  }
+  switch (context) {
+    case 'cued-quoted':
+      return shape.atoms >= 2;
+    case 'cued':
+      return shape.atoms >= 3 && shape.carbons >= 1;
+    case 'none':
+      return shape.atoms >= 5 && shape.carbons * 2 >= shape.atoms;
+  }
+}
