@@ -28,18 +28,26 @@ function f16At(table: Float32Array, b: Uint8Array, i: number): number {
 type Dequantizer = (src: Uint8Array, out: Float32Array, blocks: number) => void;
 
 function f32(src: Uint8Array, out: Float32Array): void {
-  out.set(new Float32Array(src.buffer, src.byteOffset, out.length));
+  new Uint8Array(out.buffer, out.byteOffset, src.length).set(src);
+}
+
+// F16 and BF16 read whole 16-bit words when the bytes are 2-aligned (they are, from GgufFile).
+function halves(src: Uint8Array, count: number): Uint16Array {
+  if (src.byteOffset % 2 === 0) return new Uint16Array(src.buffer, src.byteOffset, count);
+  return new Uint16Array(src.slice().buffer, 0, count);
 }
 
 function f16(src: Uint8Array, out: Float32Array): void {
   const t = halfTable();
-  for (let i = 0; i < out.length; i++) out[i] = f16At(t, src, 2 * i);
+  const h = halves(src, out.length);
+  for (let i = 0; i < out.length; i++) out[i] = t[h[i]!]!;
 }
 
 function bf16(src: Uint8Array, out: Float32Array): void {
   // bf16 is the top half of a float32.
   const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0; i < out.length; i++) bits[i] = (src[2 * i]! | (src[2 * i + 1]! << 8)) << 16;
+  const h = halves(src, out.length);
+  for (let i = 0; i < out.length; i++) bits[i] = h[i]! << 16;
 }
 
 // Q8_0: f16 d, int8 q[32]; x = d * q.
@@ -160,10 +168,7 @@ const DEQUANTIZERS: Readonly<Record<string, Dequantizer>> = {
   F32: f32, F16: f16, BF16: bf16, Q8_0: q8_0, Q4_0: q4_0, Q4_1: q4_1, Q5_0: q5_0, Q4_K: q4_k, Q6_K: q6_k,
 };
 
-/**
- * Float32 values of `count` elements stored as `type` in `src` (exactly count/blockSize blocks).
- * `src` must start at a 4-byte-aligned offset for F32.
- */
+/** Float32 values of `count` elements stored as `type` in `src` (exactly count/blockSize blocks). */
 export function dequantize(type: GgmlTypeLayout, src: Uint8Array, count: number): Float32Array {
   const blocks = count / type.blockSize;
   if (!Number.isInteger(blocks) || src.length !== blocks * type.blockBytes) {
