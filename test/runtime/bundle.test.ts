@@ -36,7 +36,7 @@ function qedBundle(model: LoadedModel, p = 4, seed = 1): TagBundle {
       name: parseTagName('<QED>'),
       kind: 'function',
       description: 'quantitative estimate of druglikeness score',
-      template: resolveTemplate('qed').text,
+      template: resolveTemplate('molecule-property').text,
       value: { p, hiddenSize: H, data: Float32Array.from({ length: p * H }, (_, i) => Math.sin(i * seed)) },
       head: randomHead(1, H, seed),
       outputs: [{ name: 'QED', units: '', targetMean: 0.55, targetStd: 0.21 }],

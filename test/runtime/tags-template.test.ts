@@ -47,14 +47,14 @@ test('filling drops whitespace at tags, keeps inputs as text, and names missing 
 });
 
 test('named templates instantiate with the paper defaults or a given function tag', () => {
-  const qed = resolveTemplate('qed');
+  const qed = resolveTemplate('molecule-property');
   assert.equal(qed.text, 'Input: The SMILES of the molecule is <SMILES> {smiles}. Output: the quantitative estimate of druglikeness score is <QED>');
   const logp = resolveTemplate('molecule-property', { tag: tag('<LogP>'), description: 'octanol-water partition coefficient' });
   assert.deepEqual(logp.tags, ['<SMILES>', '<LogP>']);
   assert.deepEqual(resolveTemplate('binding-affinity').slots, ['seq', 'smiles']);
   assert.deepEqual(resolveTemplate('drug-synergy').tags, ['<SMILES>', '<DC>']);
   assert.deepEqual(resolveTemplate('smiles-domain').slots, ['text']);
-  assert.throws(() => resolveTemplate('molecule-property'), /needs a function tag/);
+  assert.deepEqual(resolveTemplate('protein-descriptor').tags, ['<Protein>', '<Descriptor>']);
   assert.throws(() => resolveTemplate('no-such-template'), /unknown template "no-such-template"; use one of/);
   assert.ok(Object.keys(NAMED_TEMPLATES).length >= 6);
 });
@@ -80,7 +80,7 @@ function bpeContext(p: number): { context: ExpansionContext; tokenizer: Tokenize
 test('expansion: token ids around tags are the tokenizer ids of each text run; spans and read position', () => {
   const p = 3;
   const { context, tokenizer, values } = bpeContext(p);
-  const template = resolveTemplate('qed');
+  const template = resolveTemplate('molecule-property');
   const x = expandInput(template, { smiles: 'CC(=O)Oc1ccccc1C(=O)O' }, context);
   const before = tokenizer.encode('Input: The SMILES of the molecule is', { addBos: false });
   const after = tokenizer.encode('CC(=O)Oc1ccccc1C(=O)O. Output: the quantitative estimate of druglikeness score is', { addBos: false });
@@ -104,7 +104,7 @@ test('expansion: token ids around tags are the tokenizer ids of each text run; s
 
 test('batching pads on the right; every row equals its single-row expansion', () => {
   const { context } = bpeContext(2);
-  const template = resolveTemplate('qed');
+  const template = resolveTemplate('molecule-property');
   const singles = ['CCO', 'c1ccccc1CCN(C)C(=O)OCC', 'O'].map((smiles) => expandInput(template, { smiles }, context));
   const batch = batchInputs(singles);
   const T = Math.max(...singles.map((s) => s.seqLength));
@@ -121,5 +121,5 @@ test('batching pads on the right; every row equals its single-row expansion', ()
 test('a tag of the wrong width is refused', () => {
   const { context } = bpeContext(2);
   const bad: ExpansionContext = { ...context, tagValue: () => ({ p: 2, hiddenSize: 5, data: new Float32Array(10) }) };
-  assert.throws(() => expandInput(resolveTemplate('qed'), { smiles: 'C' }, bad), /width 5, the model's hidden size is 8/);
+  assert.throws(() => expandInput(resolveTemplate('molecule-property'), { smiles: 'C' }, bad), /width 5, the model's hidden size is 8/);
 });

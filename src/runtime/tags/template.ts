@@ -91,7 +91,7 @@ interface NamedTemplate {
   readonly summary: string;
   /** `$FUNCTION` and `$DESCRIPTION` are replaced from a FunctionTagSpec. */
   readonly text: string;
-  /** The paper's function tag for this task, used when none is given. */
+  /** The paper's function tag for this task, used when none is given; absent for domain-only templates. */
   readonly defaultFunction?: FunctionTagSpec;
 }
 
@@ -101,24 +101,23 @@ const fn = (tag: string, description: string): FunctionTagSpec => ({ tag: tag as
 // minus its "# #" markdown prefixes and the ground-truth "<output>" it appended after the
 // function tag, which a causal model never sees from the read position anyway.
 const MOLECULE_PROPERTY = 'Input: The SMILES of the molecule is <SMILES> {smiles}. Output: the $DESCRIPTION is $FUNCTION';
-const PROTEIN_PROPERTY = 'Input: The protein sequence is <Protein> {seq}. Output: The $DESCRIPTION is $FUNCTION';
+const PROTEIN_DESCRIPTOR = 'Input: The protein sequence is <Protein> {seq}. Output: The $DESCRIPTION is $FUNCTION';
 const BINDING = 'Input: The protein sequence is <Protein> {seq}. The SMILES of the drug is <SMILES> {smiles}. Output: The $DESCRIPTION is $FUNCTION';
 const DRUG_PAIR = 'Input: Drug 1 has the SMILES <SMILES> {smiles1}. Drug 2 has the SMILES <SMILES> {smiles2}. Output: The $DESCRIPTION is $FUNCTION';
 
 export const NAMED_TEMPLATES: Readonly<Record<string, NamedTemplate>> = {
-  'molecule-property': { summary: 'one SMILES {smiles} -> a function tag', text: MOLECULE_PROPERTY },
-  'protein-property': { summary: 'one protein sequence {seq} -> a function tag', text: PROTEIN_PROPERTY },
-  'binding-affinity': { summary: 'protein {seq} + drug {smiles} -> <BA>', text: BINDING, defaultFunction: fn('<BA>', 'binding affinity') },
-  'drug-synergy': { summary: 'two SMILES {smiles1}, {smiles2} -> <DC>', text: DRUG_PAIR, defaultFunction: fn('<DC>', 'drug combination sensitivity score') },
-  qed: { summary: 'SMILES {smiles} -> <QED>', text: MOLECULE_PROPERTY, defaultFunction: fn('<QED>', 'quantitative estimate of druglikeness score') },
-  descriptor: { summary: 'protein {seq} -> <Descriptor>', text: PROTEIN_PROPERTY, defaultFunction: fn('<Descriptor>', 'descriptor value') },
+  'molecule-property': { summary: 'SMILES {smiles} -> a function tag (default <QED>)', text: MOLECULE_PROPERTY, defaultFunction: fn('<QED>', 'quantitative estimate of druglikeness score') },
+  'protein-descriptor': { summary: 'protein sequence {seq} -> a function tag (default <Descriptor>)', text: PROTEIN_DESCRIPTOR, defaultFunction: fn('<Descriptor>', 'descriptor value') },
+  'binding-affinity': { summary: 'protein {seq} + drug {smiles} -> a function tag (default <BA>)', text: BINDING, defaultFunction: fn('<BA>', 'binding affinity') },
+  'drug-synergy': { summary: 'two SMILES {smiles1}, {smiles2} -> a function tag (default <DC>)', text: DRUG_PAIR, defaultFunction: fn('<DC>', 'drug combination sensitivity score') },
   'smiles-domain': { summary: 'stage 1: <SMILES> {text}', text: '<SMILES> {text}' },
   'protein-domain': { summary: 'stage 1: <Protein> {text}', text: '<Protein> {text}' },
 };
 
 /**
- * A template given by NAME (one of NAMED_TEMPLATES) or as TEXT. Parameterised names take
- * their function tag from `functionTag`, else from the paper's default for that task.
+ * A template given by NAME (one of NAMED_TEMPLATES) or as TEXT. Named task templates take
+ * their function tag from `functionTag`, else the paper's tag for that task; TEXT is used as
+ * written, and its last tag is the function tag.
  */
 export function resolveTemplate(nameOrText: string, functionTag?: FunctionTagSpec): Template {
   const named = Object.hasOwn(NAMED_TEMPLATES, nameOrText) ? NAMED_TEMPLATES[nameOrText] : undefined;
@@ -128,9 +127,8 @@ export function resolveTemplate(nameOrText: string, functionTag?: FunctionTagSpe
     }
     return parseTemplate(nameOrText);
   }
-  if (!named.text.includes('$FUNCTION')) return parseTemplate(named.text);
   const spec = functionTag ?? named.defaultFunction;
-  if (!spec) throw new UsageError(`template "${nameOrText}" needs a function tag (and its description)`);
+  if (!spec) return parseTemplate(named.text);
   return parseTemplate(named.text.replace('$DESCRIPTION', spec.description).replace('$FUNCTION', spec.tag));
 }
 

@@ -1,0 +1,173 @@
+// The prediction API the CLI and the extension's runtime process call: a model, some tag
+// bundles, and inputs by slot ({smiles}, {seq}) in; one value per function tag out, in the
+// target's units. Inputs are expanded through each function tag's template, run through the
+// decoder in right-padded batches, and read by the tag's head at its last vector.
+import { UsageError } from './errors';
+import type { LoadedModel } from './model/description';
+import { decoderSession, type DecoderSession } from './session/decoderSession';
+import type { Provider, ProviderPreference } from './session/ortSession';
+import { Tokenizer } from './tokenizer/tokenizer';
+import { loadTagBundle } from './tags/bundleFiles';
+import { batchInputs, expandInput, modelExpansionContext, type ExpandedInput, type ExpansionContext } from './tags/expand';
+import { modelFingerprint } from './tags/fingerprint';
+import { applyHead, toTargetUnits } from './tags/head';
+import type { TagName } from './tags/name';
+import { TagRegistry, type RegisteredTag, type SourcedTagBundle } from './tags/registry';
+import { lastTag, parseTemplate, resolveTemplate, type SlotValues, type Template } from './tags/template';
+
+export interface PredictorOptions {
+  readonly model: LoadedModel;
+  /** Bundle folders to load (checked against the model), or bundles already loaded. */
+  readonly bundles: readonly (string | SourcedTagBundle)[];
+  /** Defaults to TAGLLM_DEVICE, else CUDA when available, else CPU. */
+  readonly provider?: ProviderPreference;
+  /** Inputs per decoder run (default 8). */
+  readonly batchSize?: number;
+}
+
+export interface Prediction {
+  readonly tag: TagName;
+  /** The head output's name from the bundle ("QED", "pKd"). */
+  readonly output: string;
+  readonly value: number;
+  readonly units: string;
+  /** The folder of the bundle that holds the function tag. */
+  readonly bundle: string;
+}
+
+export interface PredictOptions {
+  /** Only this function tag. Default: every function tag whose template's slots the input fills. */
+  readonly functionTag?: TagName;
+  /**
+   * A template NAME or TEXT in place of the bundles' own. A named task template is
+   * instantiated for each function tag; a TEXT template serves the function tag it ends with.
+   */
+  readonly template?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface Predictor {
+  readonly model: LoadedModel;
+  readonly registry: TagRegistry;
+  /** The execution provider that runs the decoder. */
+  readonly provider: Provider;
+  /** Why CUDA is not used, when it was asked for. */
+  readonly fallbackReason?: string;
+  /** The function tags (with heads) that can serve this input under `options`. */
+  applicableTags(input: SlotValues, options?: PredictOptions): TagName[];
+  /** For each input, one prediction per head output of each applicable function tag. */
+  predict(inputs: readonly SlotValues[], options?: PredictOptions): Promise<Prediction[][]>;
+}
+
+export async function createPredictor(options: PredictorOptions): Promise<Predictor> {
+  const { model } = options;
+  const fingerprint = modelFingerprint(model);
+  const bundles = await Promise.all(options.bundles.map((b) => (typeof b === 'string' ? loadTagBundle(b, fingerprint) : b)));
+  if (bundles.length === 0) throw new UsageError('no tag bundles given');
+  const registry = TagRegistry.compose(bundles);
+  for (const tag of registry.predictors) if (tag.meta.template) checkTemplateTags(parseTemplate(tag.meta.template), tag, registry);
+  const session = await decoderSession(model, { logits: 'none', kvCache: false, ...(options.provider && { provider: options.provider }) });
+  const context = modelExpansionContext(model, Tokenizer.forModel(model), (name) => registry.value(name));
+  return new TagPredictor(model, registry, session, context, options.batchSize ?? 8);
+}
+
+function checkTemplateTags(template: Template, fn: RegisteredTag, registry: TagRegistry): void {
+  const missing = template.tags.filter((t) => !registry.has(t));
+  if (missing.length > 0) {
+    throw new UsageError(`function tag ${fn.name} (${fn.bundlePath}) needs ${missing.join(', ')}, which no loaded bundle defines; add the bundle that holds ${missing.length > 1 ? 'them' : 'it'}`);
+  }
+}
+
+interface Job {
+  readonly input: number;
+  readonly tag: RegisteredTag;
+  readonly expanded: ExpandedInput;
+}
+
+class TagPredictor implements Predictor {
+  constructor(
+    readonly model: LoadedModel,
+    readonly registry: TagRegistry,
+    private readonly session: DecoderSession,
+    private readonly context: ExpansionContext,
+    private readonly batchSize: number,
+  ) {}
+
+  get provider(): Provider {
+    return this.session.provider;
+  }
+
+  get fallbackReason(): string | undefined {
+    return this.session.fallbackReason;
+  }
+
+  applicableTags(input: SlotValues, options: PredictOptions = {}): TagName[] {
+    return this.plan(options)
+      .filter(({ template }) => template.slots.every((s) => typeof input[s] === 'string' && input[s].length > 0))
+      .map(({ tag }) => tag.name);
+  }
+
+  async predict(inputs: readonly SlotValues[], options: PredictOptions = {}): Promise<Prediction[][]> {
+    const plan = this.plan(options);
+    const results: Prediction[][] = inputs.map(() => []);
+    for (const { tag, template } of plan) {
+      const jobs: Job[] = [];
+      inputs.forEach((input, i) => {
+        // With one function tag asked for, an input that lacks a slot is an error; otherwise that tag just does not apply.
+        const fills = template.slots.every((s) => typeof input[s] === 'string' && input[s].length > 0);
+        if (fills || options.functionTag) jobs.push({ input: i, tag, expanded: expandInput(template, input, this.context, tag.name) });
+      });
+      // Similar lengths share a batch, so little compute goes to padding.
+      jobs.sort((a, b) => a.expanded.seqLength - b.expanded.seqLength);
+      for (let at = 0; at < jobs.length; at += this.batchSize) {
+        options.signal?.throwIfAborted();
+        for (const [job, values] of await this.run(jobs.slice(at, at + this.batchSize))) results[job.input].push(...values);
+      }
+    }
+    return results;
+  }
+
+  /** Each function tag to run, with the template it runs in. */
+  private plan(options: PredictOptions): { tag: RegisteredTag; template: Template }[] {
+    const tags = options.functionTag ? [this.predictorTag(options.functionTag)] : this.registry.predictors;
+    const plan = tags.flatMap((tag) => {
+      const text = options.template ?? tag.meta.template;
+      if (text === undefined) throw new UsageError(`function tag ${tag.name} (${tag.bundlePath}) has no template; give one`);
+      const template = resolveTemplate(text, { tag: tag.name, description: tag.meta.description });
+      if (lastTag(template) !== tag.name) return [];
+      checkTemplateTags(template, tag, this.registry);
+      return [{ tag, template }];
+    });
+    if (plan.length === 0) {
+      const have = this.registry.predictors.map((t) => t.name).join(', ');
+      if (!options.template) throw new UsageError(`the loaded bundles hold no function tag with a head (tags: ${this.registry.names.join(', ')})`);
+      throw new UsageError(`template "${options.template}" ends with ${lastTag(resolveTemplate(options.template))}, which is not a function tag with a head in the loaded bundles (${have || 'none'})`);
+    }
+    return plan;
+  }
+
+  private predictorTag(name: TagName): RegisteredTag {
+    const tag = this.registry.get(name);
+    if (tag.meta.kind !== 'function' || !tag.head) throw new UsageError(`tag ${name} (${tag.bundlePath}) is not a function tag with a head`);
+    return tag;
+  }
+
+  private async run(jobs: readonly Job[]): Promise<[Job, Prediction[]][]> {
+    const batch = batchInputs(jobs.map((j) => j.expanded));
+    const { hidden } = await this.session.forward(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask);
+    const H = batch.hiddenSize;
+    return jobs.map((job, b) => {
+      const { head, meta } = job.tag;
+      const at = (b * batch.seqLength + job.expanded.readPosition) * H;
+      const standardized = applyHead(head!, hidden.data.subarray(at, at + H));
+      const values = meta.outputs!.map((out, k) => ({
+        tag: job.tag.name,
+        output: out.name,
+        value: toTargetUnits(standardized[k], { mean: out.targetMean, std: out.targetStd }),
+        units: out.units,
+        bundle: job.tag.bundlePath,
+      }));
+      return [job, values];
+    });
+  }
+}
