@@ -1,0 +1,41 @@
+// What the trainer needs from the model, as one narrow interface: a forward pass to hidden
+// states, and training steps that return the loss with its gradient with respect to the
+// input embeddings (and the head). trainSession.ts implements it on onnxruntime; tests
+// implement it with small models whose gradients are known in closed form.
+import type { ExpandedBatch } from '../tags/expand';
+import type { LinearHead } from '../tags/head';
+
+export interface RegressionStepResult {
+  /** Mean squared error over the batch, in standardized units. */
+  readonly loss: number;
+  /** d loss / d inputs_embeds, [batch, seq, hidden]. */
+  readonly dInputsEmbeds: Float32Array;
+  /** d loss / d head weight [outputs, hidden] and bias [outputs]. */
+  readonly dHeadWeight: Float32Array;
+  readonly dHeadBias: Float32Array;
+}
+
+export interface NextTokenStepResult {
+  /** Mean next-token negative log-likelihood over the target positions. */
+  readonly loss: number;
+  readonly dInputsEmbeds: Float32Array;
+}
+
+export interface TrainBackend {
+  /** Which execution provider ran (for reports). */
+  readonly provider: string;
+  /** Hidden states after the final norm, [batch, seq, hidden]. */
+  hidden(batch: ExpandedBatch): Promise<Float32Array>;
+  /**
+   * MSE between the head's output read at `readPositions[b]` (a sequence index per row) and
+   * `targets` [batch, outputs], standardized.
+   */
+  regressionStep(batch: ExpandedBatch, readPositions: Int32Array, targets: Float32Array, head: LinearHead): Promise<RegressionStepResult>;
+  /**
+   * Next-token NLL: `targets` [batch, seq] holds the token id to predict at each position
+   * (the id at position s+1), or -1 where no loss is taken.
+   */
+  nextTokenStep(batch: ExpandedBatch, targets: Int32Array): Promise<NextTokenStepResult>;
+  /** Mean next-token NLL without gradients (held-out evaluation). */
+  nextTokenLoss(batch: ExpandedBatch, targets: Int32Array): Promise<{ loss: number; count: number }>;
+}
