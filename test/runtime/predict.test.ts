@@ -10,7 +10,7 @@ import { EMBEDDING_WEIGHT, modelFingerprint } from '../../src/runtime/tags/finge
 import { initTagValue } from '../../src/runtime/tags/init';
 import { makeTagBundle } from '../../src/runtime/tags/bundle';
 import { expandInput, modelExpansionContext } from '../../src/runtime/tags/expand';
-import { resolveTemplate } from '../../src/runtime/tags/template';
+import { resolveTemplate, type SlotValues } from '../../src/runtime/tags/template';
 import type { LinearHead } from '../../src/runtime/tags/head';
 import { createPredictor } from '../../src/runtime/predict';
 
@@ -50,7 +50,7 @@ test('predictions equal head(hidden at the function tag) in target units, batche
   const { model, molecules, proteins } = await bundles();
   const predictor = await createPredictor({ model, bundles: [molecules, proteins], provider: 'cpu' });
   assert.equal(predictor.provider, 'cpu');
-  const inputs = [{ smiles: 'CCO' }, { seq: 'MKVLAAGIVGLLLA' }, { smiles: 'c1ccccc1C(=O)OCCN(C)C' }, { smiles: 'O' }];
+  const inputs: SlotValues[] = [{ smiles: 'CCO' }, { seq: 'MKVLAAGIVGLLLA' }, { smiles: 'c1ccccc1C(=O)OCCN(C)C' }, { smiles: 'O' }];
   const batched = await predictor.predict(inputs);
   assert.deepEqual(batched.map((r) => r.map((p) => p.tag)), [['<QED>'], ['<Descriptor>'], ['<QED>'], ['<QED>']]);
   assert.deepEqual(batched[1][0], { ...batched[1][0], output: 'BLOSUM1', units: 'index', bundle: 'proteins' });
