@@ -7,8 +7,9 @@ import { CliUsageError } from './command';
 import { TagLlmError } from '../runtime/errors';
 import { infoCommand } from './commands/info';
 import { generateCommand } from './commands/generate';
+import { exportHfCommand } from './commands/export-hf';
 
-const commands: CliCommand[] = [infoCommand, generateCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
