@@ -7,7 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
-import { readGgufHeader } from '../../src/runtime/model/gguf/reader';
+import { readGgufHeader, type GgufHeader } from '../../src/runtime/model/gguf/reader';
+import { ggufConfig } from '../../src/runtime/model/gguf/config';
+import { ggmlTypeLayout } from '../../src/runtime/model/gguf/tensorTypes';
+import { summarizeGguf } from '../../src/runtime/model/summary';
+import { ropeInverseFrequencies } from '../../src/runtime/llama/rope';
 import { UnsupportedError } from '../../src/runtime/errors';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-arch-'));
@@ -199,4 +203,54 @@ test('an unknown tensor or architecture is refused, naming it', async () => {
   await assert.rejects(loadGgufModel(path), (err: unknown) => err instanceof UnsupportedError && /unexpected tensor blk\.0\.attn_rot_embd/.test((err as Error).message));
   const gptj = writeGguf('gptj.gguf', archMeta('gptj'), layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values })));
   await assert.rejects(loadGgufModel(gptj), (err: unknown) => err instanceof UnsupportedError && /architecture "gptj" is not supported/.test((err as Error).message));
+});
+
+/** llama.cpp's converter: one divisor per rotary frequency for Llama 3.1 scaling. */
+function llamaCppRopeFactors(headDim: number, theta: number, factor: number, low = 1, high = 4, oldContext = 8192): Float32Array {
+  return Float32Array.from({ length: headDim / 2 }, (_, i) => {
+    const wavelen = (2 * Math.PI) / (1 / theta ** ((2 * i) / headDim));
+    if (wavelen < oldContext / high) return 1;
+    if (wavelen > oldContext / low) return factor;
+    const smooth = (oldContext / wavelen - low) / (high - low);
+    return 1 / ((1 - smooth) / factor + smooth);
+  });
+}
+
+test('Llama 3.1 RoPE scaling stored as rope_freqs.weight becomes llama3 scaling with the same frequencies', () => {
+  // Llama-3.2-1B's shape: head size 64, theta 500000, factor 32.
+  const f32 = ggmlTypeLayout(0)!;
+  const tensor = (name: string, ne: number[]) => ({ name, ne, type: f32, fileOffset: 0, byteLength: 0, elementCount: ne.reduce((a, b) => a * b, 1) });
+  const header: GgufHeader = {
+    path: 'llama32.gguf', version: 3, fileSize: 0, alignment: 32, dataStart: 0,
+    tensors: [tensor('token_embd.weight', [2048, 128256]), tensor('rope_freqs.weight', [32])],
+    metadata: new Map<string, string | number>([
+      ['general.architecture', 'llama'], ['llama.embedding_length', 2048], ['llama.block_count', 16],
+      ['llama.feed_forward_length', 8192], ['llama.attention.head_count', 32], ['llama.attention.head_count_kv', 8],
+      ['llama.attention.layer_norm_rms_epsilon', 1e-5], ['llama.rope.freq_base', 500000], ['llama.context_length', 131072],
+    ]),
+  };
+  const divisors = llamaCppRopeFactors(64, 500000, 32);
+  const config = ggufConfig(header, divisors);
+  assert.deepEqual(config.ropeScaling, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+  // The graph's frequencies are llama.cpp's base frequencies divided by the stored factors.
+  const inv = ropeInverseFrequencies(config);
+  for (let i = 0; i < 32; i++) {
+    const expected = 1 / 500000 ** ((2 * i) / 64) / divisors[i]!;
+    assert.ok(Math.abs(inv[i]! - expected) <= 1e-6 * expected, `frequency ${i}: ${inv[i]} vs ${expected}`);
+  }
+  const other = llamaCppRopeFactors(64, 500000, 32, 2, 4);
+  assert.throws(() => ggufConfig(header, other), (err: unknown) => err instanceof UnsupportedError && /rope_freqs\.weight is not Llama 3 RoPE scaling/.test((err as Error).message));
+});
+
+test('a file with rope_freqs.weight loads without it as a weight and summarizes without counting it', async () => {
+  const tensors = layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values }));
+  tensors.push({ name: 'rope_freqs.weight', ne: [HD / 2], values: llamaCppRopeFactors(HD, 1e8, 8) });
+  const path = writeGguf('llama31.gguf', archMeta('llama', { 'llama.rope.freq_base': { f32: 1e8 } }), tensors);
+  const model = await loadGgufModel(path);
+  assert.equal(model.config.ropeScaling?.type, 'llama3');
+  assert.equal(model.config.ropeScaling?.factor, 8);
+  assert.ok(![...model.weights.keys()].some((k) => k.includes('rope')));
+  let stored = 0;
+  for (const w of model.weights.values()) stored += w.data.length;
+  assert.equal(summarizeGguf(path).parameters, stored);
 });

@@ -1,8 +1,9 @@
 // What `tagllm info` and the model picker show about a model. A GGUF file is summarized from
 // its header alone (no tensor is read, so a 40 GB file costs a few MB); other sources load.
 import type { LlamaConfig, LoadedModel, ModelSource } from './description';
-import { ggufConfig } from './gguf/config';
-import { readGgufHeader } from './gguf/reader';
+import { ROPE_FREQS_TENSOR } from './gguf/config';
+import { GgufFile } from './gguf/reader';
+import { readGgufConfig } from './gguf/toModel';
 import { countParameters } from './load';
 
 export interface ModelSummary {
@@ -15,14 +16,19 @@ export interface ModelSummary {
 }
 
 export function summarizeGguf(path: string): ModelSummary {
-  const header = readGgufHeader(path);
-  const kind = header.metadata.get('tokenizer.ggml.model');
-  return {
-    source: { format: 'gguf', path },
-    config: ggufConfig(header),
-    parameters: header.tensors.reduce((sum, t) => sum + t.elementCount, 0),
-    tokenizer: typeof kind === 'string' ? kind : 'none',
-  };
+  const file = GgufFile.open(path);
+  try {
+    const { header } = file;
+    const kind = header.metadata.get('tokenizer.ggml.model');
+    return {
+      source: { format: 'gguf', path },
+      config: readGgufConfig(file),
+      parameters: header.tensors.reduce((sum, t) => sum + (t.name === ROPE_FREQS_TENSOR ? 0 : t.elementCount), 0),
+      tokenizer: typeof kind === 'string' ? kind : 'none',
+    };
+  } finally {
+    file.close();
+  }
 }
 
 export function summarizeLoaded(model: LoadedModel): ModelSummary {

@@ -8,7 +8,11 @@ import type { GgufHeader } from './reader';
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = { llama: 'llama', mistral: 'mistral', qwen2: 'qwen2' };
 const DEFAULT_ROPE_THETA = 10000;
 
-export function ggufConfig(header: GgufHeader): LlamaConfig {
+/**
+ * `ropeFreqs`: the values of the `rope_freqs.weight` tensor, which the caller reads when the
+ * file has one (llama.cpp's form of Llama 3.1 RoPE scaling).
+ */
+export function ggufConfig(header: GgufHeader, ropeFreqs?: Float32Array): LlamaConfig {
   const meta = new ConfigKeys(header);
   const archName = meta.string('general.architecture');
   const architecture = ARCHITECTURES[archName];
@@ -34,13 +38,15 @@ export function ggufConfig(header: GgufHeader): LlamaConfig {
   if (ropeDims !== undefined && ropeDims !== headDim) {
     throw new UnsupportedError(`partial rotary embedding (rope.dimension_count ${ropeDims} of head size ${headDim}) is not supported`, header.path);
   }
-  if (header.tensors.some((t) => t.name === 'rope_freqs.weight')) {
-    throw new UnsupportedError('per-frequency RoPE factors (rope_freqs.weight, Llama 3.1 scaling) are not supported yet', header.path);
-  }
 
   const embedding = header.tensors.find((t) => t.name === 'token_embd.weight');
   if (!embedding || embedding.ne.length !== 2) throw new InvalidFileError('token_embd.weight is missing or not 2-D', header.path);
-  const ropeScaling = readRopeScaling(meta, archName, header.path);
+  const ropeTheta = meta.optionalPositiveNumber(key('rope.freq_base')) ?? DEFAULT_ROPE_THETA;
+  const hasRopeFreqs = header.tensors.some((t) => t.name === ROPE_FREQS_TENSOR);
+  if (hasRopeFreqs && !ropeFreqs) throw new Error(`ggufConfig needs the values of ${ROPE_FREQS_TENSOR}`);
+  const ropeScaling = hasRopeFreqs
+    ? llama3ScalingFromFreqs(ropeFreqs!, headDim, ropeTheta, meta.optionalPositiveInt(key('rope.scaling.original_context_length')), header.path)
+    : readRopeScaling(meta, archName, header.path);
   return {
     architecture,
     hiddenSize,
@@ -51,12 +57,55 @@ export function ggufConfig(header: GgufHeader): LlamaConfig {
     headDim,
     vocabSize: embedding.ne[1]!,
     rmsNormEps: meta.positiveNumber(key('attention.layer_norm_rms_epsilon')),
-    ropeTheta: meta.optionalPositiveNumber(key('rope.freq_base')) ?? DEFAULT_ROPE_THETA,
+    ropeTheta,
     ...(ropeScaling && { ropeScaling }),
     maxPositionEmbeddings: meta.positiveInt(key('context_length')),
     tieWordEmbeddings: !header.tensors.some((t) => t.name === 'output.weight'),
     attentionBias: header.tensors.some((t) => t.name === 'blk.0.attn_q.bias'),
   };
+}
+
+export const ROPE_FREQS_TENSOR = 'rope_freqs.weight';
+
+// Llama 3's published values, which llama.cpp's converter also assumes when a config omits them.
+const LLAMA3_LOW_FREQ_FACTOR = 1;
+const LLAMA3_HIGH_FREQ_FACTOR = 4;
+const LLAMA3_ORIGINAL_CONTEXT = 8192;
+
+/**
+ * llama.cpp stores Llama 3.1 RoPE scaling as one divisor per frequency, computed from
+ * (factor, low/high frequency factors, original context). The largest divisor is the factor;
+ * the other three are Llama 3's. Every stored divisor is checked against them, so a file made
+ * with other values is refused rather than run with the wrong positions.
+ */
+function llama3ScalingFromFreqs(divisors: Float32Array, headDim: number, theta: number, originalContext: number | undefined, path: string): RopeScaling | undefined {
+  if (divisors.length !== headDim / 2) {
+    throw new InvalidFileError(`${ROPE_FREQS_TENSOR} has ${divisors.length} values, expected head size / 2 = ${headDim / 2}`, path);
+  }
+  const factor = divisors.reduce((m, x) => Math.max(m, x), 0);
+  if (factor === 1 && divisors.every((x) => x === 1)) return undefined;
+  const scaling: RopeScaling = {
+    type: 'llama3',
+    factor,
+    lowFreqFactor: LLAMA3_LOW_FREQ_FACTOR,
+    highFreqFactor: LLAMA3_HIGH_FREQ_FACTOR,
+    originalMaxPositionEmbeddings: originalContext ?? LLAMA3_ORIGINAL_CONTEXT,
+  };
+  const lowFreqWavelen = scaling.originalMaxPositionEmbeddings! / LLAMA3_LOW_FREQ_FACTOR;
+  const highFreqWavelen = scaling.originalMaxPositionEmbeddings! / LLAMA3_HIGH_FREQ_FACTOR;
+  for (let i = 0; i < divisors.length; i++) {
+    const wavelen = 2 * Math.PI * theta ** ((2 * i) / headDim);
+    let expected = 1;
+    if (wavelen > lowFreqWavelen) expected = factor;
+    else if (wavelen >= highFreqWavelen) {
+      const smooth = (scaling.originalMaxPositionEmbeddings! / wavelen - LLAMA3_LOW_FREQ_FACTOR) / (LLAMA3_HIGH_FREQ_FACTOR - LLAMA3_LOW_FREQ_FACTOR);
+      expected = 1 / ((1 - smooth) / factor + smooth);
+    }
+    if (!(Math.abs(divisors[i]! - expected) <= 1e-4 * expected)) {
+      throw new UnsupportedError(`${ROPE_FREQS_TENSOR} is not Llama 3 RoPE scaling (value ${i} is ${divisors[i]}, expected ${expected})`, path);
+    }
+  }
+  return scaling;
 }
 
 function readRopeScaling(meta: ConfigKeys, arch: string, path: string): RopeScaling | undefined {

@@ -4,7 +4,7 @@
 import { UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
 import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
-import { ggufConfig } from './config';
+import { ggufConfig, ROPE_FREQS_TENSOR } from './config';
 import { dequantize } from './quant';
 import { GgufFile, type GgufTensorInfo } from './reader';
 import { checkWeights } from '../weightShapes';
@@ -19,13 +19,14 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   const file = GgufFile.open(path);
   try {
     const { header } = file;
-    const config = ggufConfig(header);
+    const config = readGgufConfig(file);
     const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
     const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     let bytesDone = 0;
     const weights = new Map<string, F32Tensor>();
     for (const tensor of header.tensors) {
       options.signal?.throwIfAborted();
+      if (tensor.name === ROPE_FREQS_TENSOR) continue; // folded into config.ropeScaling
       const hfName = hfTensorName(tensor.name);
       if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
       weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
@@ -39,6 +40,12 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   } finally {
     file.close();
   }
+}
+
+/** The model's config, reading the one tensor the config may depend on (Llama 3.1 RoPE factors). */
+export function readGgufConfig(file: GgufFile): LlamaConfig {
+  const ropeFreqs = file.header.tensors.find((t) => t.name === ROPE_FREQS_TENSOR);
+  return ggufConfig(file.header, ropeFreqs && dequantize(ropeFreqs.type, file.tensorBytes(ropeFreqs), ropeFreqs.elementCount));
 }
 
 const LAYER_TENSORS: Readonly<Record<string, string>> = {
