@@ -1,0 +1,44 @@
+// Select Model and Select Device: write the user's choice into settings; the runtime follows the settings.
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { findModelsOnDisk } from './modelDiscovery';
+import { section } from './settings';
+
+/** Model and device are machine choices: they go to user settings, never into a workspace someone else wrote. */
+async function update(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration(section).update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+export async function selectModelCommand(): Promise<void> {
+  const found = findModelsOnDisk(os.homedir());
+  type Item = vscode.QuickPickItem & { path?: string; browse?: 'gguf' | 'folder' };
+  const items: Item[] = [
+    { label: '$(file) GGUF file…', browse: 'gguf' },
+    { label: '$(folder) Hugging Face folder…', description: 'config.json, *.safetensors, tokenizer.json', browse: 'folder' },
+  ];
+  if (found.length > 0) items.push({ label: 'Found on this machine', kind: vscode.QuickPickItemKind.Separator });
+  items.push(...found.map((m) => ({ label: m.label, detail: m.path, path: m.path })));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Tag-LLM: Select Model', placeHolder: 'The frozen language model the tags were trained on' });
+  if (!picked) return;
+  let chosen = picked.path;
+  if (picked.browse) {
+    const uris = await vscode.window.showOpenDialog({
+      canSelectFiles: picked.browse === 'gguf',
+      canSelectFolders: picked.browse === 'folder',
+      filters: picked.browse === 'gguf' ? { GGUF: ['gguf'] } : undefined,
+    });
+    chosen = uris?.[0]?.fsPath;
+  }
+  if (chosen) await update('model', chosen);
+}
+
+export async function selectDeviceCommand(): Promise<void> {
+  const current = vscode.workspace.getConfiguration(section).get<string>('device', 'auto');
+  const items = [
+    { label: 'auto', description: 'CUDA when onnxruntime finds it, else CPU' },
+    { label: 'cuda', description: 'NVIDIA GPU through onnxruntime’s CUDA provider (needs CUDA 12 and cuDNN 9)' },
+    { label: 'cpu', description: 'always the CPU' },
+  ].map((i) => ({ ...i, picked: i.label === current }));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Tag-LLM: Select Device' });
+  if (picked) await update('device', picked.label);
+}

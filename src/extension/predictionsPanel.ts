@@ -1,0 +1,184 @@
+// The "Tag-LLM: Predictions" panel: every entity of the active document or notebook with its structure,
+// descriptors and predictions; the live loss curve while a tag trains; the parity plot after evaluation.
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { rowsToCsv } from './csvExport';
+import type { EntityService } from './entityService';
+import type { EntityRow, FromWebview, ToWebview } from './panelMessages';
+
+/** The documents whose entities the panel lists: one text document, or the cells of one notebook. */
+interface Source {
+  label: string;
+  documents: vscode.TextDocument[];
+}
+
+function activeSource(): Source | undefined {
+  const notebook = vscode.window.activeNotebookEditor?.notebook;
+  if (notebook) return { label: path.basename(notebook.uri.path), documents: notebook.getCells().map((c) => c.document) };
+  const document = vscode.window.activeTextEditor?.document;
+  if (document && document.uri.scheme !== 'output') return { label: path.basename(document.uri.path), documents: [document] };
+  return undefined;
+}
+
+export class PredictionsPanel implements vscode.Disposable {
+  static readonly viewType = 'tagllm.predictions';
+  private panel: vscode.WebviewPanel | undefined;
+  private source: Source | undefined;
+  private rows: EntityRow[] = [];
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private refreshing = 0;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly entities: EntityService,
+  ) {
+    this.subscriptions.push(
+      vscode.window.onDidChangeActiveTextEditor(() => this.followActiveEditor()),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.followActiveEditor()),
+      entities.onDidChangePredictions(() => void this.refresh()),
+    );
+  }
+
+  /** Opens (or reveals) the panel and lists the entities of the active document or notebook. */
+  async show(): Promise<void> {
+    this.source = activeSource() ?? this.source;
+    if (this.panel) this.panel.reveal(undefined, true);
+    else this.create();
+    await this.refresh();
+  }
+
+  /** Posts to the webview, opening the panel first if needed (training and evaluation report here). */
+  post(message: ToWebview): void {
+    if (!this.panel) this.create();
+    void this.panel?.webview.postMessage(message);
+  }
+
+  /** The rows last sent to the webview, for tests and the CSV export. */
+  get listedRows(): readonly EntityRow[] {
+    return this.rows;
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.panel || !this.source) return;
+    const ticket = ++this.refreshing;
+    const source = this.source;
+    const rows: EntityRow[] = [];
+    let model = '–';
+    let device = '–';
+    for (const [cellIndex, document] of source.documents.entries()) {
+      const found = await this.entities.entities(document).catch(() => []);
+      for (const entity of found) {
+        const [card, predictions] = await Promise.all([
+          this.entities.card(entity).catch(() => ({ descriptors: [] })),
+          this.entities.predict(entity).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+        ]);
+        const { line, character } = entity.range.start;
+        const where = source.documents.length > 1 ? `cell ${cellIndex + 1}:${line + 1}` : `${source.label}:${line + 1}`;
+        const row: EntityRow = {
+          id: `${document.uri.toString()}#${line}:${character}`,
+          kind: entity.kind,
+          text: entity.text,
+          uri: document.uri.toString(),
+          line,
+          character,
+          where,
+          svg: 'svg' in card ? card.svg : undefined,
+          descriptors: card.descriptors,
+          predictions: predictions instanceof Error ? [] : predictions.predictions,
+          predictionError: predictions instanceof Error ? predictions.message : undefined,
+        };
+        if (!(predictions instanceof Error)) ({ model, device } = predictions);
+        rows.push(row);
+      }
+    }
+    if (ticket !== this.refreshing) return;
+    this.rows = rows;
+    this.post({ type: 'entities', source: source.label, rows, model, device });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+
+  private followActiveEditor(): void {
+    const next = activeSource();
+    if (!this.panel || !next) return;
+    this.source = next;
+    void this.refresh();
+  }
+
+  private create(): void {
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    this.panel = vscode.window.createWebviewPanel(PredictionsPanel.viewType, 'Tag-LLM: Predictions', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      enableScripts: true,
+      localResourceRoots: [media, dist],
+    });
+    this.panel.iconPath = vscode.Uri.joinPath(media, 'icon.svg');
+    this.panel.webview.html = this.html(this.panel.webview, media, dist);
+    this.panel.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m));
+    this.panel.onDidDispose(() => {
+      this.panel = undefined;
+    });
+  }
+
+  private async onMessage(message: FromWebview): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+      case 'refresh':
+        await this.refresh();
+        return;
+      case 'reveal': {
+        const uri = vscode.Uri.parse(message.uri);
+        const position = new vscode.Position(message.line, message.character);
+        const cell = vscode.workspace.notebookDocuments.flatMap((n) => n.getCells()).find((c) => c.document.uri.toString() === message.uri);
+        if (cell) {
+          const editor = await vscode.window.showNotebookDocument(cell.notebook, { viewColumn: vscode.ViewColumn.One });
+          editor.revealRange(new vscode.NotebookRange(cell.index, cell.index + 1), vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
+          editor.selections = [new vscode.NotebookRange(cell.index, cell.index + 1)];
+          return;
+        }
+        const editor = await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+        editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+        return;
+      }
+      case 'exportCsv': {
+        const wanted = new Set(message.ids);
+        const csv = rowsToCsv(this.rows.filter((r) => wanted.has(r.id)));
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const target = await vscode.window.showSaveDialog({
+          defaultUri: folder ? vscode.Uri.joinPath(folder, 'tagllm-predictions.csv') : undefined,
+          filters: { CSV: ['csv'] },
+        });
+        if (!target) return;
+        await vscode.workspace.fs.writeFile(target, Buffer.from(csv, 'utf8'));
+        void vscode.window.showInformationMessage(`Tag-LLM: exported ${wanted.size} rows to ${target.fsPath}`);
+        return;
+      }
+    }
+  }
+
+  private html(webview: vscode.Webview, media: vscode.Uri, dist: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
+    // Structures arrive as data: URIs; nothing is fetched from the network.
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Tag-LLM: Predictions</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+}

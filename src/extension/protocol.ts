@@ -1,0 +1,126 @@
+// The JSON-RPC contract between the extension host (client) and the runtime process (server).
+// Both sides import these types; nothing here may import `vscode` or load the runtime.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { Entity, EntityKind } from '../recognize/types';
+
+export type { EntityKind };
+
+/** What the runtime needs to describe or predict one entity: its kind and its exact text. */
+export interface EntityRef {
+  kind: EntityKind;
+  text: string;
+}
+
+/** A recognized entity, positioned with VS Code semantics (0-based line, UTF-16 character, end exclusive). */
+export type ScannedEntity = Entity;
+
+export interface Descriptor {
+  name: string;
+  value: number;
+  unit?: string;
+}
+
+/** Everything about an entity that needs no language model: a drawing and exact descriptors. */
+export interface EntityCard {
+  /** SVG markup of the 2-D structure (molecules only). */
+  svg?: string;
+  descriptors: Descriptor[];
+  /** One-letter residue counts, most frequent first (proteins only). */
+  composition?: Array<[string, number]>;
+}
+
+export interface TagPrediction {
+  tag: string;
+  value: number;
+  unit?: string;
+  bundle: string;
+}
+
+export interface Predictions {
+  predictions: TagPrediction[];
+  model: string;
+  device: string;
+}
+
+/** Which model, bundles and device the runtime should use; sent on start and whenever settings change. */
+export interface RuntimeConfig {
+  modelPath: string | null;
+  bundlePaths: string[];
+  device: 'auto' | 'cpu' | 'cuda';
+  cacheSize: number;
+}
+
+export interface RuntimeInfo {
+  model: string | null;
+  device: string;
+  tags: string[];
+}
+
+export interface ScanParams {
+  text: string;
+  fileName: string;
+  languageId: string;
+}
+
+export interface TrainFunctionParams {
+  dataPath: string;
+  inputColumns: string[];
+  labelColumn: string;
+  domainTags: string[];
+  tagName: string;
+  steps: number;
+  outDir: string;
+}
+
+export interface TrainDomainParams {
+  dataPath: string;
+  inputColumn: string | null;
+  tagName: string;
+  steps: number;
+  outDir: string;
+}
+
+export type Metrics = Record<string, number>;
+
+export interface TrainResult {
+  bundlePath: string;
+  tag: string;
+  nTrain: number;
+  nTest: number;
+  test: Metrics;
+  baselines: Record<string, Metrics>;
+  wallSeconds: number;
+}
+
+export interface EvaluateParams {
+  bundlePath: string;
+  tag: string;
+  dataPath: string;
+  inputColumns: string[];
+  labelColumn: string;
+}
+
+export interface EvaluateResult {
+  tag: string;
+  metrics: Metrics;
+  /** [predicted, true] pairs of the evaluated rows, in original units. */
+  points: Array<[number, number]>;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  validLoss?: number;
+}
+
+export const Configure = new RequestType<RuntimeConfig, RuntimeInfo, void>('tagllm/configure');
+export const Scan = new RequestType<ScanParams, ScannedEntity[], void>('tagllm/scan');
+export const Describe = new RequestType<EntityRef, EntityCard, void>('tagllm/describe');
+export const Predict = new RequestType<EntityRef, Predictions, void>('tagllm/predict');
+export const TrainFunctionTag = new RequestType<TrainFunctionParams, TrainResult, void>('tagllm/trainFunctionTag');
+export const TrainDomainTag = new RequestType<TrainDomainParams, TrainResult, void>('tagllm/trainDomainTag');
+export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('tagllm/evaluate');
+export const TrainProgressNotification = new NotificationType<TrainProgress>('tagllm/trainProgress');
+/** Sent by the runtime whenever what it has loaded changes (the device is only known once a model is loaded). */
+export const InfoNotification = new NotificationType<RuntimeInfo>('tagllm/info');

@@ -1,0 +1,86 @@
+// What the runtime process does for the extension, behind the JSON-RPC handlers of runtimeServer.ts:
+// scanning, entity cards, predictions, training and evaluation. Caches live here, sized by the settings.
+import type { CancellationToken } from 'vscode-jsonrpc';
+import { scanDocument } from './scan';
+import type {
+  EntityCard,
+  EntityRef,
+  EvaluateParams,
+  EvaluateResult,
+  Predictions,
+  RuntimeConfig,
+  RuntimeInfo,
+  ScanParams,
+  ScannedEntity,
+  TrainDomainParams,
+  TrainFunctionParams,
+  TrainProgress,
+  TrainResult,
+} from '../protocol';
+import { LruCache } from '../lruCache';
+import { describeEntity } from './cards';
+import { PredictionEngine } from './predictionEngine';
+import { evaluateTag, trainDomainTag, trainFunctionTag } from './training';
+
+const keyOf = (ref: EntityRef) => `${ref.kind}\u0000${ref.text}`;
+
+export class RuntimeService {
+  private config: RuntimeConfig = { modelPath: null, bundlePaths: [], device: 'auto', cacheSize: 2000 };
+  private readonly cards = new LruCache<string, Promise<EntityCard>>(this.config.cacheSize);
+  private readonly engine: PredictionEngine;
+
+  constructor(
+    private readonly log: (line: string) => void,
+    onInfo: (info: RuntimeInfo) => void,
+  ) {
+    this.engine = new PredictionEngine(log, onInfo);
+  }
+
+  async configure(config: RuntimeConfig): Promise<RuntimeInfo> {
+    this.config = config;
+    this.cards.resize(config.cacheSize);
+    this.log(`configured: model ${config.modelPath ?? '(none)'}, ${config.bundlePaths.length} bundle(s), device ${config.device}`);
+    return this.engine.configure(config);
+  }
+
+  scan(params: ScanParams): ScannedEntity[] | Promise<ScannedEntity[]> {
+    return scanDocument(params.text, params.fileName, params.languageId);
+  }
+
+  describe(ref: EntityRef): Promise<EntityCard> {
+    const key = keyOf(ref);
+    let card = this.cards.get(key);
+    if (!card) {
+      card = describeEntity(ref);
+      this.cards.set(key, card);
+      card.catch(() => this.cards.delete(key));
+    }
+    return card;
+  }
+
+  predict(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
+    return this.engine.predict(ref, token);
+  }
+
+  async trainFunctionTag(params: TrainFunctionParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
+    const result = await trainFunctionTag(this.config, params, abortSignalOf(token), progress);
+    this.log(`trained ${result.tag} -> ${result.bundlePath}`);
+    return result;
+  }
+
+  async trainDomainTag(params: TrainDomainParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
+    return trainDomainTag(this.config, params, abortSignalOf(token), progress);
+  }
+
+  evaluate(params: EvaluateParams, token: CancellationToken): Promise<EvaluateResult> {
+    return evaluateTag(this.config, params, abortSignalOf(token));
+  }
+}
+
+/** The runtime's long work takes an AbortSignal; JSON-RPC hands us a cancellation token. */
+function abortSignalOf(token: CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}

@@ -1,0 +1,231 @@
+// Train Function Tag, Train Domain Tag and Evaluate Tag: quick-pick wizards that collect the inputs, then
+// run the work in the runtime process under a cancellable progress notification, with the loss drawn live
+// in the predictions panel. A trained bundle lands in the workspace's .tagllm/ and its tag shows in hovers.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { dataColumns, dataFormatOf } from './dataColumns';
+import type { EntityService } from './entityService';
+import type { PredictionsPanel } from './predictionsPanel';
+import { Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
+import type { RuntimeClient } from './runtimeClient';
+import { workspaceBundleDir } from './settings';
+
+const computedLabels = [
+  { label: 'qed', description: 'computed by RDKit: quantitative estimate of drug-likeness' },
+  { label: 'logp', description: 'computed by RDKit: Crippen cLogP' },
+  { label: 'tpsa', description: 'computed by RDKit: topological polar surface area' },
+  { label: 'mw', description: 'computed by RDKit: molecular weight' },
+];
+const domainTags = ['<SMILES>', '<Protein>'];
+const tagNamePattern = /^<[A-Za-z][A-Za-z0-9_-]{0,63}>$/;
+const defaultSteps = 200;
+
+export interface TrainingContext {
+  client: RuntimeClient;
+  entities: EntityService;
+  panel: PredictionsPanel;
+  /** Called after a bundle was written, so the runtime and the caches pick it up. */
+  onBundlesChanged: () => Promise<void>;
+}
+
+class WizardCancelled extends Error {}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new WizardCancelled();
+  return value;
+}
+
+async function pickDataFile(title: string): Promise<string> {
+  const files = await vscode.workspace.findFiles('**/*.{csv,tsv,sdf,fasta,fa,faa,smi,txt}', '**/{node_modules,.git,.tagllm}/**', 500);
+  const items: Array<vscode.QuickPickItem & { file?: string }> = files
+    .map((f) => ({ label: vscode.workspace.asRelativePath(f), file: f.fsPath }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+  items.push({ label: '$(folder-opened) Browse…' });
+  const picked = required(await vscode.window.showQuickPick(items, { title, placeHolder: 'Training data: a CSV, TSV, SDF or FASTA file' }));
+  if (picked.file) return picked.file;
+  const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Training data': ['csv', 'tsv', 'sdf', 'fasta', 'fa', 'faa', 'smi', 'txt'] } });
+  return required(uris?.[0]).fsPath;
+}
+
+function looksLikeInput(column: string): boolean {
+  return /smiles|sequence|^seq$|protein|molecule/i.test(column);
+}
+
+function domainFor(column: string): string {
+  return /sequence|^seq$|protein/i.test(column) ? '<Protein>' : '<SMILES>';
+}
+
+async function pickInputs(title: string, columns: string[]): Promise<string[]> {
+  const picked = required(
+    await vscode.window.showQuickPick(
+      columns.map((c) => ({ label: c, picked: looksLikeInput(c) })),
+      { title, canPickMany: true, placeHolder: 'Input column(s): the molecules or sequences' },
+    ),
+  );
+  if (picked.length === 0) throw new WizardCancelled();
+  return picked.map((p) => p.label);
+}
+
+async function pickLabel(title: string, columns: string[], inputs: string[]): Promise<string> {
+  const molecular = inputs.some((c) => domainFor(c) === '<SMILES>');
+  const items: vscode.QuickPickItem[] = [
+    ...columns.filter((c) => !inputs.includes(c)).map((c) => ({ label: c, description: 'column' })),
+    ...(molecular ? computedLabels : []),
+  ];
+  return required(await vscode.window.showQuickPick(items, { title, placeHolder: 'Label: the value the tag learns to predict' })).label;
+}
+
+async function pickDomainTags(title: string, inputs: string[]): Promise<string[]> {
+  const suggested = new Set(inputs.map(domainFor));
+  const picked = required(
+    await vscode.window.showQuickPick(
+      domainTags.map((t) => ({ label: t, picked: suggested.has(t) })),
+      { title, canPickMany: true, placeHolder: 'Domain tag(s) placed before the inputs' },
+    ),
+  );
+  return inputs.map((c, i) => picked[i]?.label ?? domainFor(c));
+}
+
+async function askTagName(title: string, suggestion: string): Promise<string> {
+  return required(
+    await vscode.window.showInputBox({
+      title,
+      prompt: 'Name of the new tag, in angle brackets',
+      value: suggestion,
+      validateInput: (v) => (tagNamePattern.test(v.trim()) ? undefined : 'A tag name looks like <QED>: a letter, then letters, digits, _ or -'),
+    }),
+  ).trim();
+}
+
+async function askSteps(title: string): Promise<number> {
+  const text = required(
+    await vscode.window.showInputBox({
+      title,
+      prompt: 'Optimizer steps',
+      value: String(defaultSteps),
+      validateInput: (v) => (/^[1-9]\d{0,6}$/.test(v.trim()) ? undefined : 'A whole number of steps, at least 1'),
+    }),
+  );
+  return Number(text.trim());
+}
+
+function bundleDirFor(tag: string): string {
+  const root = workspaceBundleDir();
+  if (!root) throw new Error('open a folder first: trained tags are saved in its .tagllm/ folder');
+  return path.join(root, tag.replace(/[<>]/g, '').toLowerCase());
+}
+
+function requireTrust(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage('Tag-LLM: training writes tag bundles into this workspace; trust the workspace first.');
+  return false;
+}
+
+function summarizeMetrics(result: TrainResult): string {
+  const key = ['mse', 'rmse', 'mae', 'auroc'].find((k) => k in result.test) ?? Object.keys(result.test)[0];
+  if (!key) return '';
+  const fmt = (m: Metrics) => (m[key] === undefined ? '–' : m[key].toPrecision(3));
+  const baselines = Object.entries(result.baselines).map(([name, m]) => `${name} ${fmt(m)}`);
+  return `test ${key} ${fmt(result.test)}${baselines.length ? ` (baselines: ${baselines.join(', ')})` : ''}`;
+}
+
+async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number, run: (token: vscode.CancellationToken) => Promise<TrainResult>): Promise<TrainResult | undefined> {
+  await ctx.panel.show();
+  ctx.panel.post({ type: 'trainStart', tag, totalSteps });
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Tag-LLM: training ${tag}`, cancellable: true },
+      async (progress, token) => {
+        let reported = 0;
+        const onProgress = (p: TrainProgress) => {
+          ctx.panel.post({ type: 'trainProgress', progress: p });
+          const done = (100 * p.step) / Math.max(1, p.totalSteps);
+          progress.report({ message: `step ${p.step}/${p.totalSteps}, loss ${p.loss.toPrecision(4)}`, increment: done - reported });
+          reported = done;
+        };
+        const subscription = ctx.client.onNotification(TrainProgressNotification, onProgress);
+        try {
+          return await run(token);
+        } finally {
+          subscription.dispose();
+        }
+      },
+    );
+    ctx.panel.post({ type: 'trainResult', result });
+    await ctx.onBundlesChanged();
+    void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag}: ${summarizeMetrics(result)}. Saved to ${vscode.workspace.asRelativePath(result.bundlePath)}.`);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.panel.post({ type: 'trainFailed', message });
+    void vscode.window.showErrorMessage(`Tag-LLM: training ${tag} failed: ${message}`);
+    return undefined;
+  }
+}
+
+export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
+  if (!requireTrust()) return undefined;
+  const title = 'Tag-LLM: Train Function Tag';
+  try {
+    const dataPath = await pickDataFile(title);
+    const columns = dataColumns(dataPath);
+    const inputColumns = await pickInputs(title, columns);
+    const labelColumn = await pickLabel(title, columns, inputColumns);
+    const domains = await pickDomainTags(title, inputColumns);
+    const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
+    const steps = await askSteps(title);
+    const outDir = bundleDirFor(tagName);
+    return await runTraining(ctx, tagName, steps, (token) =>
+      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }, token),
+    );
+  } catch (error) {
+    if (error instanceof WizardCancelled) return undefined;
+    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+export async function trainDomainTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
+  if (!requireTrust()) return undefined;
+  const title = 'Tag-LLM: Train Domain Tag';
+  try {
+    const dataPath = await pickDataFile(title);
+    const format = dataFormatOf(dataPath);
+    const inputColumn = format === 'csv' || format === 'tsv' ? required(await vscode.window.showQuickPick(dataColumns(dataPath), { title, placeHolder: 'Column holding the unlabeled text' })) : null;
+    const tagName = await askTagName(title, inputColumn ? domainFor(inputColumn) : '<SMILES>');
+    const steps = await askSteps(title);
+    const outDir = bundleDirFor(tagName);
+    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir }, token));
+  } catch (error) {
+    if (error instanceof WizardCancelled) return undefined;
+    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: string[]): Promise<void> {
+  const title = 'Tag-LLM: Evaluate Tag';
+  try {
+    const bundle = required(
+      await vscode.window.showQuickPick(
+        bundlePaths.map((b) => ({ label: path.basename(b), description: b })),
+        { title, placeHolder: bundlePaths.length ? 'Tag bundle to evaluate' : 'No tag bundles are loaded: train one or add one in settings' },
+      ),
+    );
+    const tagName = await askTagName(title, `<${bundle.label.toUpperCase()}>`);
+    const dataPath = await pickDataFile(title);
+    const columns = dataColumns(dataPath);
+    const inputColumns = await pickInputs(title, columns);
+    const labelColumn = await pickLabel(title, columns, inputColumns);
+    await ctx.panel.show();
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: evaluating ${tagName}`, cancellable: true }, (_, token) =>
+      ctx.client.request(Evaluate, { bundlePath: bundle.description ?? '', tag: tagName, dataPath, inputColumns, labelColumn }, token),
+    );
+    ctx.panel.post({ type: 'evaluation', result });
+    const metrics = Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ');
+    void vscode.window.showInformationMessage(`Tag-LLM: ${tagName} on ${path.basename(dataPath)}: ${metrics}`);
+  } catch (error) {
+    if (error instanceof WizardCancelled) return;
+    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
