@@ -41,3 +41,13 @@ test('info on a file that is not a model fails with one line naming it', () => {
   assert.equal(run.stderr.trim().split('\n').length, 1);
   assert.ok(run.stderr.includes(notModel) && run.stderr.includes('not a GGUF file'), run.stderr);
 });
+
+test('info on a Hugging Face folder agrees with its GGUF twin', () => {
+  const folder = JSON.parse(tagllm('info', '--model', dataPath('models', 'tiny-bpe-llama-hf'), '--json').stdout);
+  const gguf = JSON.parse(tagllm('info', '--model', dataPath('models', 'tiny-bpe-llama.gguf'), '--json').stdout);
+  assert.equal(folder.format, 'hf');
+  for (const key of ['architecture', 'parameters', 'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'tokenizer', 'tiedEmbeddings']) {
+    assert.deepEqual(folder[key], gguf[key], key);
+  }
+  assert.equal(folder.parameters, 217408);
+});
