@@ -8,8 +8,9 @@ import { TagLlmError } from '../runtime/errors';
 import { infoCommand } from './commands/info';
 import { generateCommand } from './commands/generate';
 import { exportHfCommand } from './commands/export-hf';
+import { predictCommand } from './commands/predict';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, predictCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

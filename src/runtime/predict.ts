@@ -53,6 +53,8 @@ export interface Predictor {
   readonly provider: Provider;
   /** Why CUDA is not used, when it was asked for. */
   readonly fallbackReason?: string;
+  /** The input slots ({smiles}, {seq}...) that the templates in play read, in order of first use. */
+  inputSlots(options?: PredictOptions): string[];
   /** The function tags (with heads) that can serve this input under `options`. */
   applicableTags(input: SlotValues, options?: PredictOptions): TagName[];
   /** For each input, one prediction per head output of each applicable function tag. */
@@ -99,6 +101,10 @@ class TagPredictor implements Predictor {
 
   get fallbackReason(): string | undefined {
     return this.session.fallbackReason;
+  }
+
+  inputSlots(options: PredictOptions = {}): string[] {
+    return [...new Set(this.plan(options).flatMap(({ template }) => template.slots))];
   }
 
   applicableTags(input: SlotValues, options: PredictOptions = {}): TagName[] {
