@@ -1,0 +1,243 @@
+/**
+ * Training steps on onnxruntime: each step runs one ONNX model that computes the loss and its
+ * exact gradients with respect to the input embeddings (and the head), built by
+ * src/runtime/train/lossGraphs.ts. One compiled session per (model, loss kind, with or without
+ * gradients), created on first use; batch and sequence length are free, and the head's
+ * weight and bias are inputs, so nothing is rebuilt between steps.
+ *
+ * A batch is right- or left-padded: `inputsEmbeds` [batch, seq, hidden] and `attentionMask`
+ * [batch, seq] (1 = token); `ExpandedBatch` from src/runtime/tags/expand.ts fits as it is.
+ * Every gradient comes back as a Float32Array in the layout of what it differentiates:
+ * `dInputsEmbeds` [batch, seq, hidden], `dHeadWeight` [outputs, hidden], `dHeadBias` [outputs].
+ * The caller sums `dInputsEmbeds` over each tag's positions (src/runtime/train/tagGradients.ts).
+ */
+import * as ort from 'onnxruntime-node';
+import type { LoadedModel } from '../model/description';
+import { ShapeMismatchError, UsageError } from '../errors';
+import { serializeModel } from '../graph/serialize';
+import type { LinearHead } from '../tags/head';
+import { addGradients, buildLossGraph, type LossKind } from '../train/lossGraphs';
+import { decoderSession } from './decoderSession';
+import { createOrtSession, defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
+
+export interface TrainBatch {
+  readonly batchSize: number;
+  readonly seqLength: number;
+  readonly hiddenSize: number;
+  readonly inputsEmbeds: Float32Array;
+  readonly attentionMask: BigInt64Array;
+}
+
+export interface NextTokenStep {
+  /** Mean next-token NLL over the positions that have a target. */
+  readonly loss: number;
+  readonly dInputsEmbeds: Float32Array;
+}
+
+export interface HeadStep {
+  /** MSE (regression, standardized units) or mean cross-entropy (classification, label words). */
+  readonly loss: number;
+  /** [batch, outputs]: the head's outputs (regression values or class logits). */
+  readonly prediction: Float32Array;
+  readonly dInputsEmbeds: Float32Array;
+  readonly dHeadWeight: Float32Array;
+  readonly dHeadBias: Float32Array;
+}
+
+export type LabelWordsStep = Omit<HeadStep, 'dHeadWeight' | 'dHeadBias'>;
+
+export class TrainSession {
+  private readonly compiled = new Map<string, Promise<ort.InferenceSession>>();
+
+  private constructor(
+    readonly model: LoadedModel,
+    private readonly preference: ProviderPreference,
+    /** The execution provider the decoder runs on ('cuda' or 'cpu'). */
+    readonly provider: Provider,
+    /** Why CUDA is not used, when it was asked for. */
+    readonly fallbackReason: string | undefined,
+  ) {}
+
+  /** Compiles the forward decoder (which also settles the provider); loss graphs compile on first use. */
+  static async create(model: LoadedModel, options: { provider?: ProviderPreference } = {}): Promise<TrainSession> {
+    const preference = options.provider ?? defaultProviderPreference();
+    const decoder = await decoderSession(model, { logits: 'none', kvCache: false, provider: preference });
+    return new TrainSession(model, preference, decoder.provider, decoder.fallbackReason);
+  }
+
+  /** Hidden states after the final norm, [batch, seq, hidden]. */
+  async hidden(batch: TrainBatch): Promise<Float32Array> {
+    this.checkBatch(batch);
+    const decoder = await decoderSession(this.model, { logits: 'none', kvCache: false, provider: this.preference });
+    return (await decoder.forward(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask)).hidden.data;
+  }
+
+  /**
+   * Next-token NLL and its gradient: `targets` [batch, seq] holds the token id each position
+   * should predict (the id at position s + 1), or -1 where no loss is taken.
+   */
+  async nextTokenStep(batch: TrainBatch, targets: Int32Array): Promise<NextTokenStep> {
+    const out = await this.run('next_token', true, { ...this.batchFeeds(batch), ...this.nextTokenFeeds(batch, targets) });
+    return { loss: scalar(out.loss), dInputsEmbeds: floats(out.grad_inputs_embeds) };
+  }
+
+  /** The same loss without gradients (held-out evaluation); `count` = positions with a target. */
+  async nextTokenLoss(batch: TrainBatch, targets: Int32Array): Promise<{ loss: number; count: number }> {
+    const feeds = this.nextTokenFeeds(batch, targets);
+    const out = await this.run('next_token', false, { ...this.batchFeeds(batch), ...feeds });
+    return { loss: scalar(out.loss), count: (feeds.target_weights.data as Float32Array).reduce((a, b) => a + b, 0) };
+  }
+
+  /** MSE between the head read at `readPositions[b]` and standardized `targets` [batch, outputs]. */
+  async regressionStep(batch: TrainBatch, readPositions: Int32Array, targets: Float32Array, head: LinearHead): Promise<HeadStep> {
+    if (targets.length !== batch.batchSize * head.outputs) throw new ShapeMismatchError(`targets has ${targets.length} values, [${batch.batchSize}, ${head.outputs}] needs ${batch.batchSize * head.outputs}`);
+    const out = await this.run('regression', true, {
+      ...this.batchFeeds(batch),
+      ...this.headFeeds(batch, readPositions, head),
+      targets: new ort.Tensor('float32', targets, [batch.batchSize, head.outputs]),
+    });
+    return headStep(out);
+  }
+
+  /** Cross-entropy of the head's class logits against `labels` [batch] (class indices). */
+  async classificationStep(batch: TrainBatch, readPositions: Int32Array, labels: Int32Array, head: LinearHead): Promise<HeadStep> {
+    const out = await this.run('classification', true, {
+      ...this.batchFeeds(batch),
+      ...this.headFeeds(batch, readPositions, head),
+      labels: labelTensor(labels, batch.batchSize, head.outputs),
+    });
+    return headStep(out);
+  }
+
+  /**
+   * Cross-entropy over the LM head's logits of `labelTokenIds` only (one token per class),
+   * against `labels` [batch] (indices into `labelTokenIds`).
+   */
+  async labelWordsStep(batch: TrainBatch, readPositions: Int32Array, labels: Int32Array, labelTokenIds: Int32Array): Promise<LabelWordsStep> {
+    const vocab = this.model.config.vocabSize;
+    for (const id of labelTokenIds) if (!(id >= 0 && id < vocab)) throw new UsageError(`label token id ${id} is outside the vocabulary (0..${vocab - 1})`, this.model.source.path);
+    const out = await this.run('label_words', true, {
+      ...this.batchFeeds(batch),
+      read_index: this.readIndex(batch, readPositions),
+      labels: labelTensor(labels, batch.batchSize, labelTokenIds.length),
+      label_token_ids: int64Tensor(labelTokenIds, [labelTokenIds.length]),
+    });
+    return { loss: scalar(out.loss), prediction: floats(out.prediction), dInputsEmbeds: floats(out.grad_inputs_embeds) };
+  }
+
+  async release(): Promise<void> {
+    for (const session of this.compiled.values()) await (await session).release();
+    this.compiled.clear();
+  }
+
+  private async run(kind: LossKind, gradients: boolean, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    const key = `${kind}/${gradients}`;
+    let session = this.compiled.get(key);
+    if (!session) {
+      session = this.compile(kind, gradients);
+      this.compiled.set(key, session);
+      session.catch(() => this.compiled.delete(key));
+    }
+    return (await session).run(feeds);
+  }
+
+  private async compile(kind: LossKind, gradients: boolean): Promise<ort.InferenceSession> {
+    const lossGraph = buildLossGraph(this.model.config, this.model.weights, kind);
+    if (gradients) addGradients(lossGraph);
+    return (await createOrtSession(serializeModel(lossGraph.graph), this.preference)).session;
+  }
+
+  private checkBatch(batch: TrainBatch): void {
+    const { batchSize: b, seqLength: s, hiddenSize: h } = batch;
+    if (h !== this.model.config.hiddenSize) throw new ShapeMismatchError(`batch has hidden size ${h}, the model ${this.model.config.hiddenSize}`, this.model.source.path);
+    if (batch.inputsEmbeds.length !== b * s * h) throw new ShapeMismatchError(`inputs_embeds has ${batch.inputsEmbeds.length} values, [${b}, ${s}, ${h}] needs ${b * s * h}`);
+    if (batch.attentionMask.length !== b * s) throw new ShapeMismatchError(`attention_mask has ${batch.attentionMask.length} values, [${b}, ${s}] needs ${b * s}`);
+  }
+
+  private batchFeeds(batch: TrainBatch): Record<string, ort.Tensor> {
+    this.checkBatch(batch);
+    return {
+      inputs_embeds: new ort.Tensor('float32', batch.inputsEmbeds, [batch.batchSize, batch.seqLength, batch.hiddenSize]),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, [batch.batchSize, batch.seqLength]),
+    };
+  }
+
+  private nextTokenFeeds(batch: TrainBatch, targets: Int32Array): Record<string, ort.Tensor> {
+    const n = batch.batchSize * batch.seqLength;
+    if (targets.length !== n) throw new ShapeMismatchError(`next-token targets have ${targets.length} values, [${batch.batchSize}, ${batch.seqLength}] needs ${n}`);
+    const vocab = this.model.config.vocabSize;
+    const ids = new BigInt64Array(n);
+    const weights = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = targets[i];
+      if (t === -1) continue;
+      if (!(t >= 0 && t < vocab)) throw new UsageError(`next-token target ${t} at position ${i} is outside the vocabulary (0..${vocab - 1})`, this.model.source.path);
+      ids[i] = BigInt(t);
+      weights[i] = 1;
+    }
+    if (!weights.includes(1)) throw new UsageError('no position in the batch has a next-token target');
+    return { target_ids: new ort.Tensor('int64', ids, [batch.batchSize, batch.seqLength]), target_weights: new ort.Tensor('float32', weights, [batch.batchSize, batch.seqLength]) };
+  }
+
+  private headFeeds(batch: TrainBatch, readPositions: Int32Array, head: LinearHead): Record<string, ort.Tensor> {
+    const h = this.model.config.hiddenSize;
+    if (head.hiddenSize !== h || head.weight.length !== head.outputs * h || head.bias.length !== head.outputs) {
+      throw new ShapeMismatchError(`head has ${head.weight.length} weights and ${head.bias.length} biases for [${head.outputs}, ${head.hiddenSize}]; the model's hidden size is ${h}`);
+    }
+    return {
+      read_index: this.readIndex(batch, readPositions),
+      head_weight: new ort.Tensor('float32', head.weight, [head.outputs, h]),
+      head_bias: new ort.Tensor('float32', head.bias, [head.outputs]),
+    };
+  }
+
+  private readIndex(batch: TrainBatch, readPositions: Int32Array): ort.Tensor {
+    if (readPositions.length !== batch.batchSize) throw new ShapeMismatchError(`${readPositions.length} read positions for a batch of ${batch.batchSize}`);
+    for (const p of readPositions) if (!(p >= 0 && p < batch.seqLength)) throw new UsageError(`read position ${p} is outside the sequence (0..${batch.seqLength - 1})`);
+    return int64Tensor(readPositions, [batch.batchSize]);
+  }
+}
+
+const sessions = new WeakMap<LoadedModel, Map<string, Promise<TrainSession>>>();
+
+/** The cached training session for this model and provider preference. */
+export function trainSession(model: LoadedModel, options: { provider?: ProviderPreference } = {}): Promise<TrainSession> {
+  let byProvider = sessions.get(model);
+  if (!byProvider) sessions.set(model, (byProvider = new Map()));
+  const key = options.provider ?? defaultProviderPreference();
+  let session = byProvider.get(key);
+  if (!session) {
+    session = TrainSession.create(model, { provider: key });
+    byProvider.set(key, session);
+    session.catch(() => byProvider.delete(key));
+  }
+  return session;
+}
+
+function headStep(out: ort.InferenceSession.ReturnType): HeadStep {
+  return {
+    loss: scalar(out.loss),
+    prediction: floats(out.prediction),
+    dInputsEmbeds: floats(out.grad_inputs_embeds),
+    dHeadWeight: floats(out.grad_head_weight),
+    dHeadBias: floats(out.grad_head_bias),
+  };
+}
+
+function labelTensor(labels: Int32Array, batchSize: number, classes: number): ort.Tensor {
+  if (labels.length !== batchSize) throw new ShapeMismatchError(`${labels.length} labels for a batch of ${batchSize}`);
+  for (const l of labels) if (!(l >= 0 && l < classes)) throw new UsageError(`label ${l} is not a class index (0..${classes - 1})`);
+  return int64Tensor(labels, [batchSize]);
+}
+
+function int64Tensor(values: Int32Array, dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+}
+
+function scalar(t: ort.Tensor): number {
+  return Number((t.data as Float32Array)[0]);
+}
+
+function floats(t: ort.Tensor): Float32Array {
+  return t.data as Float32Array;
+}

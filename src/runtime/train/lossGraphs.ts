@@ -1,0 +1,125 @@
+/**
+ * Training graphs: the Llama decoder graph (src/runtime/llama/decoderGraph.ts) extended with a
+ * loss, then with its gradients (src/runtime/graph/autodiff/), as one ONNX model. The model's
+ * weights stay initializers (frozen); what trains comes in as graph inputs: the input
+ * embeddings (tags are rows of them) and, for head losses, the head's weight and bias, so
+ * the trainer changes them between steps without rebuilding or recompiling anything.
+ * Batch, sequence and head width are symbolic: one graph per (model, loss kind).
+ *
+ * Inputs, every kind:
+ *   inputs_embeds   float32 [batch, seq, hidden]
+ *   attention_mask  int64   [batch, seq]          1 = token, 0 = padding
+ * 'next_token':
+ *   target_ids      int64   [batch, seq]          the id to predict after each position (any valid id where unweighted)
+ *   target_weights  float32 [batch, seq]          1 where a position's prediction counts, 0 elsewhere
+ *   loss = sum(w * -log p(target)) / sum(w): the mean NLL over the counted positions.
+ * Head kinds read the hidden state (after the final norm) at `read_index` [batch] int64:
+ * 'regression':      head_weight [outputs, hidden], head_bias [outputs], targets float32 [batch, outputs]
+ *                    prediction = h W^T + b; loss = mean over batch and outputs of (prediction - target)^2
+ * 'classification':  head_weight [outputs, hidden], head_bias [outputs], labels int64 [batch] (class index)
+ *                    prediction = class logits h W^T + b; loss = mean over the batch of -log softmax(prediction)[label]
+ * 'label_words':     label_token_ids int64 [outputs] (one token per class), labels int64 [batch]
+ *                    prediction = the LM head's logits of those tokens only; loss as for 'classification'
+ *
+ * Outputs: `loss` (scalar), `prediction` [batch, outputs] for head kinds, and after
+ * {@link addGradients}: `grad_inputs_embeds` [batch, seq, hidden], plus `grad_head_weight`
+ * [outputs, hidden] and `grad_head_bias` [outputs] for 'regression' and 'classification'.
+ * Head layouts are torch.nn.Linear's ([outputs, hidden] row-major), as src/runtime/tags/head.ts stores them.
+ */
+import { InvalidFileError } from '../errors';
+import type { LlamaConfig, WeightMap } from '../model/description';
+import type { Graph, Value } from '../graph/graph';
+import { grad } from '../graph/autodiff/grad';
+import { buildDecoderGraph } from '../llama/decoderGraph';
+
+export type LossKind = 'next_token' | 'regression' | 'classification' | 'label_words';
+
+export const LOSS_KINDS: readonly LossKind[] = ['next_token', 'regression', 'classification', 'label_words'];
+
+export interface LossGraph {
+  readonly kind: LossKind;
+  readonly graph: Graph;
+  readonly loss: Value;
+  readonly inputsEmbeds: Value;
+  /** Graph inputs for the trainable head ('regression', 'classification'). */
+  readonly head?: { readonly weight: Value; readonly bias: Value };
+}
+
+/** The decoder and the loss, with `loss` (and `prediction`) as outputs; no gradients yet. */
+export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind): LossGraph {
+  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: false });
+  const g = decoder.graph;
+  // The decoder marks its own outputs; a training graph returns only what the trainer reads.
+  g.outputs.length = 0;
+  const base = { kind, graph: g, inputsEmbeds: decoder.inputsEmbeds };
+
+  if (kind === 'next_token') {
+    const targetIds = g.input('target_ids', 'int64', ['batch', 'seq']);
+    const targetWeights = g.input('target_weights', 'float32', ['batch', 'seq']);
+    const logProbs = g.node('LogSoftmax', [decoder.logits!], { axis: -1 }, [{ dtype: 'float32', shape: decoder.logits!.shape }])[0];
+    const picked = g.node('GatherElements', [logProbs, g.unsqueeze(targetIds, [2])], { axis: 2 }, [{ dtype: 'float32', shape: ['batch', 'seq', 1] }])[0];
+    const weighted = g.reduceSum(g.mul(g.squeeze(picked, [2]), targetWeights), [0, 1], false);
+    const loss = g.output(g.neg(g.div(weighted, g.reduceSum(targetWeights, [0, 1], false))), 'loss');
+    return { ...base, loss };
+  }
+
+  const h = readHidden(g, decoder.hidden, config.hiddenSize);
+  if (kind === 'label_words') {
+    const tokenIds = g.input('label_token_ids', 'int64', ['outputs']);
+    const rows = g.gather(lmHead(g, config, weights), tokenIds, 0);
+    const logits = g.output(g.matMul(h, g.transpose(rows, [1, 0])), 'prediction');
+    return { ...base, loss: g.output(crossEntropy(g, logits), 'loss') };
+  }
+
+  const weight = g.input('head_weight', 'float32', ['outputs', config.hiddenSize]);
+  const bias = g.input('head_bias', 'float32', ['outputs']);
+  const prediction = g.output(g.add(g.matMul(h, g.transpose(weight, [1, 0])), bias), 'prediction');
+  const head = { weight, bias };
+  if (kind === 'classification') return { ...base, head, loss: g.output(crossEntropy(g, prediction), 'loss') };
+
+  const targets = g.input('targets', 'float32', ['batch', 'outputs']);
+  const error = g.sub(prediction, targets);
+  const loss = g.output(g.reduceMean(g.mul(error, error), [0, 1], false), 'loss');
+  return { ...base, head, loss };
+}
+
+/** Appends d loss / d inputs_embeds (and the head's gradients) as graph outputs. */
+export function addGradients(lg: LossGraph): LossGraph {
+  const wrt = lg.head ? [lg.inputsEmbeds, lg.head.weight, lg.head.bias] : [lg.inputsEmbeds];
+  const [dEmbeds, dWeight, dBias] = grad(lg.graph, lg.loss, wrt);
+  lg.graph.output(dEmbeds, 'grad_inputs_embeds');
+  if (lg.head) {
+    lg.graph.output(dWeight, 'grad_head_weight');
+    lg.graph.output(dBias, 'grad_head_bias');
+  }
+  return lg;
+}
+
+export function buildTrainingGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind): LossGraph {
+  return addGradients(buildLossGraph(config, weights, kind));
+}
+
+/** hidden[b, read_index[b], :] for each row b: [batch, hidden]. */
+function readHidden(g: Graph, hidden: Value, hiddenSize: number): Value {
+  const readIndex = g.input('read_index', 'int64', ['batch']);
+  const expandTo = g.concat([g.shapeOf(hidden, 0, 1), g.int64s([1, hiddenSize], 'read_shape')], 0);
+  const index = g.node('Expand', [g.reshape(readIndex, ['batch', 1, 1]), expandTo], {}, [{ dtype: 'int64', shape: ['batch', 1, hiddenSize] }])[0];
+  const picked = g.node('GatherElements', [hidden, index], { axis: 1 }, [{ dtype: 'float32', shape: ['batch', 1, hiddenSize] }])[0];
+  return g.squeeze(picked, [1]);
+}
+
+/** Mean over the batch of -log softmax(logits)[label], labels from the `labels` input. */
+function crossEntropy(g: Graph, logits: Value): Value {
+  const labels = g.input('labels', 'int64', ['batch']);
+  const logProbs = g.node('LogSoftmax', [logits], { axis: -1 }, [{ dtype: 'float32', shape: logits.shape }])[0];
+  const picked = g.node('GatherElements', [logProbs, g.unsqueeze(labels, [1])], { axis: 1 }, [{ dtype: 'float32', shape: ['batch', 1] }])[0];
+  return g.neg(g.reduceMean(picked, [0, 1], false));
+}
+
+/** The LM head [vocab, hidden] (the embedding matrix when tied), as a frozen initializer. */
+function lmHead(g: Graph, config: LlamaConfig, weights: WeightMap): Value {
+  const name = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const t = weights.get(name);
+  if (!t) throw new InvalidFileError(`model has no weight ${name}`);
+  return g.initializer(`label_words.${name}`, 'float32', [...t.shape], t.data);
+}
