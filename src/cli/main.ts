@@ -8,9 +8,11 @@ import { TagLlmError } from '../runtime/errors';
 import { infoCommand } from './commands/info';
 import { generateCommand } from './commands/generate';
 import { exportHfCommand } from './commands/export-hf';
+import { benchCommand } from './commands/bench';
+import { scanCommand } from './commands/scan';
 import { predictCommand } from './commands/predict';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, predictCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

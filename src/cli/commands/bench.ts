@@ -1,0 +1,185 @@
+// `tagllm bench forward|generate|matmul`: speed of the decoder on this machine, as one JSON
+// object (with --json) that bench/run-bench.mjs and others can script.
+//   forward   one full forward of [batch, seq] tokens, repeated: tokens/s = batch*seq / time
+//   generate  a seq-token prompt, then new tokens one step at a time with the KV cache:
+//             tokens/s = batch * steps / decode time (the prompt is timed separately)
+//   matmul    one large float32 MatMul in onnxruntime, the practical GFLOP/s ceiling
+import * as ort from 'onnxruntime-node';
+import type { CliCommand, ParsedArgs } from '../command';
+import { CliUsageError, numberOption, stringOption } from '../command';
+import { loadModel } from '../../runtime/model/load';
+import { RANDOM_MODEL_PRESETS, isRandomModelPreset, randomLlamaModel } from '../../runtime/model/random';
+import type { LoadedModel } from '../../runtime/model/description';
+import { DecoderSession } from '../../runtime/session/decoderSession';
+import { createOrtSession } from '../../runtime/session/ortSession';
+import { embedTokens } from '../../runtime/llama/embedTokens';
+import { decoderForwardFlops } from '../../runtime/llama/flops';
+import type { LogitsMode } from '../../runtime/llama/decoderGraph';
+import { Graph } from '../../runtime/graph/graph';
+import { serializeModel } from '../../runtime/graph/serialize';
+
+type BenchResult = Record<string, string | number>;
+
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  summary: 'Measure forward / generation speed (tokens/s, GFLOP/s) or the MatMul ceiling',
+  help: [
+    'Usage: tagllm bench forward|generate --model PATH|--shape smollm2-135m [--batch B] [--seq T] [options] [--json]',
+    '       tagllm bench matmul [--size N] [--json]',
+    '',
+    '  --model PATH        a GGUF file or a Hugging Face folder',
+    `  --shape NAME        a model with random weights built in memory: ${Object.keys(RANDOM_MODEL_PRESETS).join(', ')}`,
+    '  --batch B           rows per forward (default 1)',
+    '  --seq T             tokens per row (forward) or prompt tokens (generate) (default 64)',
+    '  --new-tokens N      generate: decode steps to time (default 32)',
+    '  --logits MODE       forward: none, last or all positions (default all, like a PyTorch forward)',
+    '  --seconds S         forward: keep repeating for at least S seconds (default 3)',
+    '  --size N            matmul: N x N times N x N (default 2048)',
+    '  --json              print one JSON object',
+  ].join('\n'),
+  options: {
+    model: { type: 'string' },
+    shape: { type: 'string' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
+    'new-tokens': { type: 'string' },
+    logits: { type: 'string' },
+    seconds: { type: 'string' },
+    size: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(args) {
+    const mode = args.positionals[0];
+    let result: BenchResult;
+    if (mode === 'matmul') result = await benchMatMul(positiveInt(args, 'size', 2048));
+    else if (mode === 'forward' || mode === 'generate') {
+      const model = await benchModel(args);
+      const batch = positiveInt(args, 'batch', 1);
+      const seq = positiveInt(args, 'seq', 64);
+      result = mode === 'forward'
+        ? await benchForward(model, batch, seq, logitsMode(args), numberOption(args, 'seconds', 3))
+        : await benchGenerate(model, batch, seq, positiveInt(args, 'new-tokens', 32));
+      result = { mode, model: model.source.path, ...result };
+    } else throw new CliUsageError('bench needs a mode: forward, generate or matmul');
+    process.stdout.write(args.values.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+  },
+};
+
+async function benchModel(args: ParsedArgs): Promise<LoadedModel> {
+  const path = stringOption(args, 'model');
+  const shape = stringOption(args, 'shape');
+  if ((path === undefined) === (shape === undefined)) throw new CliUsageError('give exactly one of --model PATH or --shape NAME');
+  if (path !== undefined) return loadModel(path);
+  if (!isRandomModelPreset(shape!)) throw new CliUsageError(`unknown --shape "${shape}"; known: ${Object.keys(RANDOM_MODEL_PRESETS).join(', ')}`);
+  return randomLlamaModel(RANDOM_MODEL_PRESETS[shape!], 1, shape);
+}
+
+function positiveInt(args: ParsedArgs, name: string, fallback: number): number {
+  const n = numberOption(args, name, fallback);
+  if (!Number.isInteger(n) || n < 1) throw new CliUsageError(`--${name} must be a positive integer, got ${n}`);
+  return n;
+}
+
+function logitsMode(args: ParsedArgs): LogitsMode {
+  const m = stringOption(args, 'logits') ?? 'all';
+  if (m !== 'none' && m !== 'last' && m !== 'all') throw new CliUsageError(`--logits must be none, last or all, got "${m}"`);
+  return m;
+}
+
+/** Token ids spread over the vocabulary, the same on every run. */
+function benchTokens(model: LoadedModel, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (i * 7919 + 13) % model.config.vocabSize);
+}
+
+async function benchForward(model: LoadedModel, batch: number, seq: number, logits: LogitsMode, minSeconds: number): Promise<BenchResult> {
+  const compileStart = performance.now();
+  const session = await DecoderSession.create(model, { logits, kvCache: false });
+  const compileMs = performance.now() - compileStart;
+  const embeds = embedTokens(model, benchTokens(model, batch * seq));
+  const mask = new BigInt64Array(batch * seq).fill(1n);
+  await session.forward(embeds, [batch, seq], mask); // warm-up: first run allocates and plans
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < minSeconds * 1000 && times.length < 100)) {
+    const t = performance.now();
+    await session.forward(embeds, [batch, seq], mask);
+    times.push(performance.now() - t);
+  }
+  const ms = median(times);
+  const flops = decoderForwardFlops(model.config, { batch, seq, past: 0, logitPositions: logits === 'all' ? seq : logits === 'last' ? 1 : 0 });
+  return {
+    provider: session.provider,
+    batch,
+    seq,
+    logits,
+    tokens_per_s: round((batch * seq * 1000) / ms),
+    ms_per_step: round(ms),
+    gflops: round(flops / ms / 1e6),
+    runs: times.length,
+    compile_ms: round(compileMs),
+  };
+}
+
+async function benchGenerate(model: LoadedModel, batch: number, seq: number, newTokens: number): Promise<BenchResult> {
+  const compileStart = performance.now();
+  const session = await DecoderSession.create(model, { logits: 'last', kvCache: true });
+  const compileMs = performance.now() - compileStart;
+  const prompt = embedTokens(model, benchTokens(model, batch * seq));
+  const run = async () => {
+    let mask = new BigInt64Array(batch * seq).fill(1n);
+    const t0 = performance.now();
+    let out = await session.step(prompt, [batch, seq], mask);
+    const promptMs = performance.now() - t0;
+    const t1 = performance.now();
+    for (let i = 0; i < newTokens; i++) {
+      // Fixed next tokens rather than argmax: the timing is the same and the run is reproducible.
+      const next = embedTokens(model, Array.from({ length: batch }, (_, r) => (r + i * 31) % model.config.vocabSize));
+      mask = new BigInt64Array(batch * (seq + i + 1)).fill(1n);
+      out = await session.step(next, [batch, 1], mask, out.present);
+    }
+    return { promptMs, decodeMs: performance.now() - t1 };
+  };
+  await run(); // warm-up
+  const { promptMs, decodeMs } = await run();
+  const stepMs = decodeMs / newTokens;
+  let flops = 0;
+  for (let i = 0; i < newTokens; i++) flops += decoderForwardFlops(model.config, { batch, seq: 1, past: seq + i, logitPositions: 1 });
+  return {
+    provider: session.provider,
+    batch,
+    prompt_tokens: seq,
+    new_tokens: newTokens,
+    tokens_per_s: round((batch * 1000) / stepMs),
+    ms_per_step: round(stepMs),
+    prompt_ms: round(promptMs),
+    gflops: round(flops / decodeMs / 1e6),
+    compile_ms: round(compileMs),
+  };
+}
+
+async function benchMatMul(n: number): Promise<BenchResult> {
+  const g = new Graph('matmul');
+  const a = g.input('a', 'float32', [n, n]);
+  const b = g.initializer('b', 'float32', [n, n], Float32Array.from({ length: n * n }, (_, i) => ((i % 97) - 48) / 97));
+  g.output(g.matMul(a, b), 'c');
+  const { session, provider } = await createOrtSession(serializeModel(g));
+  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => ((i % 89) - 44) / 89), [n, n]) };
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t);
+  }
+  const ms = median(times);
+  return { mode: 'matmul', provider, size: n, ms_per_step: round(ms), gflops: round((2 * n ** 3) / ms / 1e6) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
