@@ -2,7 +2,7 @@
 // and the problem, before anything is allocated for the bad size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPath } from '../helpers/data';
@@ -90,6 +90,23 @@ test('absurd string, array, count and shape sizes are refused before allocating'
   assertOpenFails(patched((b) => b.writeBigUInt64LE(2n ** 50n, dims(b) + 8)), InvalidFileError, /tensor token_embd\.weight shape \[64, 1125899906842624\] has more values than any file can hold/);
   assertOpenFails(patched((b) => b.writeBigUInt64LE(0n, dims(b))), InvalidFileError, /every dimension must be positive/);
   assertOpenFails(patched((b) => b.writeUInt32LE(9, dims(b) - 4)), InvalidFileError, /token_embd\.weight has 9 dimensions/);
+});
+
+test('a well-formed but huge array is refused by its length, before it is read', () => {
+  // One metadata key: an array of 2^24 + 1 uint8 values, in a (sparse) file big enough to hold it.
+  const head = Buffer.alloc(4 + 4 + 8 + 8 + 8 + 3 + 4 + 4 + 8);
+  let at = head.write('GGUF', 0);
+  at = head.writeUInt32LE(3, at);
+  at = head.writeBigUInt64LE(0n, at);
+  at = head.writeBigUInt64LE(1n, at);
+  at = head.writeBigUInt64LE(3n, at);
+  at += head.write('big', at);
+  at = head.writeUInt32LE(9, at);
+  at = head.writeUInt32LE(0, at);
+  head.writeBigUInt64LE(2n ** 24n + 1n, at);
+  const path = writeVariant(head);
+  truncateSync(path, 2 ** 24 + 4096);
+  assertOpenFails(path, InvalidFileError, /metadata key 0 \(big\) array length 16777217 exceeds the limit of 16777216$/);
 });
 
 test('wrong magic and unsupported versions are refused', () => {

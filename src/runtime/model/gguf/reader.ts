@@ -33,6 +33,11 @@ const MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
 const DEFAULT_ALIGNMENT = 32;
 const MAX_DIMS = 4;
 const CHUNK_BYTES = 1 << 20;
+// Ceilings far above any real model (the largest vocabularies hold ~256k tokens, models ~10k
+// tensors, chat templates and embedded tokenizer.json some MB), so a huge but well-formed
+// hostile file cannot make the header parser allocate gigabytes.
+const MAX_COUNT = 1 << 24;
+const MAX_STRING_BYTES = 1 << 28;
 
 enum ValueType {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
@@ -258,7 +263,7 @@ class HeaderCursor {
   }
 
   /** A uint64 element count, checked against the bytes left at `minBytesEach` per element. */
-  count(minBytesEach: number, what: string): number {
+  count(minBytesEach: number, what: string, limit = MAX_COUNT): number {
     const v = this.u64();
     if (v * BigInt(minBytesEach) > BigInt(this.left)) {
       throw new InvalidFileError(
@@ -266,11 +271,12 @@ class HeaderCursor {
         this.path,
       );
     }
+    if (v > BigInt(limit)) throw new InvalidFileError(`${this.describe(what)} ${v} exceeds the limit of ${limit}`, this.path);
     return Number(v);
   }
 
   string(): string {
-    const length = this.count(1, 'string length');
+    const length = this.count(1, 'string length', MAX_STRING_BYTES);
     const at = this.take(length, 'string');
     try {
       return this.decoder.decode(this.window.subarray(at, at + length));
