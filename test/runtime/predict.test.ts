@@ -40,7 +40,7 @@ async function bundles() {
     path: 'proteins',
     bundle: makeTagBundle(fp, [
       { name: parseTagName('<Protein>'), kind: 'domain', description: 'protein', value: tag(3) },
-      { name: parseTagName('<Descriptor>'), kind: 'function', description: 'descriptor value', template: resolveTemplate('protein-descriptor').text, value: tag(4), head: head(5), outputs: [{ name: 'BLOSUM1', units: 'index', targetMean: -0.1, targetStd: 0.05 }] },
+      { name: parseTagName('<Descriptor>'), kind: 'function', description: 'descriptor value', template: resolveTemplate('protein-property').text, value: tag(4), head: head(5), outputs: [{ name: 'BLOSUM1', units: 'index', targetMean: -0.1, targetStd: 0.05 }] },
     ]),
   };
   return { model, molecules, proteins };

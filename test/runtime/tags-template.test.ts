@@ -54,7 +54,7 @@ test('named templates instantiate with the paper defaults or a given function ta
   assert.deepEqual(resolveTemplate('binding-affinity').slots, ['seq', 'smiles']);
   assert.deepEqual(resolveTemplate('drug-synergy').tags, ['<SMILES>', '<DC>']);
   assert.deepEqual(resolveTemplate('smiles-domain').slots, ['text']);
-  assert.deepEqual(resolveTemplate('protein-descriptor').tags, ['<Protein>', '<Descriptor>']);
+  assert.deepEqual(resolveTemplate('protein-property').tags, ['<Protein>', '<Descriptor>']);
   assert.throws(() => resolveTemplate('no-such-template'), /unknown template "no-such-template"; use one of/);
   assert.ok(Object.keys(NAMED_TEMPLATES).length >= 6);
 });

@@ -101,13 +101,13 @@ const fn = (tag: string, description: string): FunctionTagSpec => ({ tag: tag as
 // minus its "# #" markdown prefixes and the ground-truth "<output>" it appended after the
 // function tag, which a causal model never sees from the read position anyway.
 const MOLECULE_PROPERTY = 'Input: The SMILES of the molecule is <SMILES> {smiles}. Output: the $DESCRIPTION is $FUNCTION';
-const PROTEIN_DESCRIPTOR = 'Input: The protein sequence is <Protein> {seq}. Output: The $DESCRIPTION is $FUNCTION';
+const PROTEIN_PROPERTY = 'Input: The protein sequence is <Protein> {seq}. Output: The $DESCRIPTION is $FUNCTION';
 const BINDING = 'Input: The protein sequence is <Protein> {seq}. The SMILES of the drug is <SMILES> {smiles}. Output: The $DESCRIPTION is $FUNCTION';
 const DRUG_PAIR = 'Input: Drug 1 has the SMILES <SMILES> {smiles1}. Drug 2 has the SMILES <SMILES> {smiles2}. Output: The $DESCRIPTION is $FUNCTION';
 
 export const NAMED_TEMPLATES: Readonly<Record<string, NamedTemplate>> = {
   'molecule-property': { summary: 'SMILES {smiles} -> a function tag (default <QED>)', text: MOLECULE_PROPERTY, defaultFunction: fn('<QED>', 'quantitative estimate of druglikeness score') },
-  'protein-descriptor': { summary: 'protein sequence {seq} -> a function tag (default <Descriptor>)', text: PROTEIN_DESCRIPTOR, defaultFunction: fn('<Descriptor>', 'descriptor value') },
+  'protein-property': { summary: 'protein sequence {seq} -> a function tag (default <Descriptor>)', text: PROTEIN_PROPERTY, defaultFunction: fn('<Descriptor>', 'descriptor value') },
   'binding-affinity': { summary: 'protein {seq} + drug {smiles} -> a function tag (default <BA>)', text: BINDING, defaultFunction: fn('<BA>', 'binding affinity') },
   'drug-synergy': { summary: 'two SMILES {smiles1}, {smiles2} -> a function tag (default <DC>)', text: DRUG_PAIR, defaultFunction: fn('<DC>', 'drug combination sensitivity score') },
   'smiles-domain': { summary: 'stage 1: <SMILES> {text}', text: '<SMILES> {text}' },
