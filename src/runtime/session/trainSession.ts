@@ -16,6 +16,7 @@ import type { LoadedModel } from '../model/description';
 import { ShapeMismatchError, UsageError } from '../errors';
 import { serializeModel } from '../graph/serialize';
 import type { LinearHead } from '../tags/head';
+import type { TrainBackend } from '../train/backend';
 import { addGradients, buildLossGraph, type LossKind } from '../train/lossGraphs';
 import { decoderSession } from './decoderSession';
 import { createOrtSession, defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
@@ -46,7 +47,7 @@ export interface HeadStep {
 
 export type LabelWordsStep = Omit<HeadStep, 'dHeadWeight' | 'dHeadBias'>;
 
-export class TrainSession {
+export class TrainSession implements TrainBackend {
   private readonly compiled = new Map<string, Promise<ort.InferenceSession>>();
 
   private constructor(
