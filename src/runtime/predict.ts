@@ -121,7 +121,13 @@ class TagPredictor implements Predictor {
       inputs.forEach((input, i) => {
         // With one function tag asked for, an input that lacks a slot is an error; otherwise that tag just does not apply.
         const fills = template.slots.every((s) => typeof input[s] === 'string' && input[s].length > 0);
-        if (fills || options.functionTag) jobs.push({ input: i, tag, expanded: expandInput(template, input, this.context, tag.name) });
+        if (!fills && !options.functionTag) return;
+        const expanded = expandInput(template, input, this.context, tag.name);
+        const { maxPositionEmbeddings } = this.model.config;
+        if (expanded.seqLength > maxPositionEmbeddings) {
+          throw new UsageError(`input ${i + 1} expands to ${expanded.seqLength} positions in ${tag.name}'s template; the model takes at most ${maxPositionEmbeddings}`, this.model.source.path);
+        }
+        jobs.push({ input: i, tag, expanded });
       });
       // Similar lengths share a batch, so little compute goes to padding.
       jobs.sort((a, b) => a.expanded.seqLength - b.expanded.seqLength);

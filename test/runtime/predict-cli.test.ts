@@ -26,41 +26,45 @@ function tagllm(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [cli, 'predict', ...args], { encoding: 'utf8', env: { ...process.env, TAGLLM_DEVICE: 'cpu', ...env } });
 }
 
-async function saveQedBundle(model: LoadedModel, dir: string): Promise<void> {
+/** Saves <SMILES> and <QED> as one bundle at `dir`, or, with `domainDir`, <SMILES> on its own there. */
+async function saveQedBundle(model: LoadedModel, dir: string, domainDir?: string): Promise<void> {
   const E = model.weights.get(EMBEDDING_WEIGHT)!;
   const H = model.config.hiddenSize;
   let s = 9;
   const random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32 - 0.5);
-  await saveTagBundle(
-    dir,
-    makeTagBundle(modelFingerprint(model), [
-      { name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(E, 2) },
-      {
-        name: parseTagName('<QED>'),
-        kind: 'function',
-        description: 'quantitative estimate of druglikeness score',
-        template: resolveTemplate('molecule-property').text,
-        value: initTagValue(E, 2),
-        head: { outputs: 1, hiddenSize: H, weight: Float32Array.from({ length: H }, random), bias: Float32Array.of(0.1) },
-        outputs: [{ name: 'QED', units: '', targetMean: 0.5, targetStd: 0.25 }],
-      },
-    ]),
-  );
+  const fp = modelFingerprint(model);
+  const smiles = { name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(E, 2) } as const;
+  const qed = {
+    name: parseTagName('<QED>'),
+    kind: 'function',
+    description: 'quantitative estimate of druglikeness score',
+    template: resolveTemplate('molecule-property').text,
+    value: initTagValue(E, 2),
+    head: { outputs: 1, hiddenSize: H, weight: Float32Array.from({ length: H }, random), bias: Float32Array.of(0.1) },
+    outputs: [{ name: 'QED', units: '', targetMean: 0.5, targetStd: 0.25 }],
+  } as const;
+  if (domainDir) {
+    await saveTagBundle(domainDir, makeTagBundle(fp, [smiles]));
+    await saveTagBundle(dir, makeTagBundle(fp, [qed]));
+  } else {
+    await saveTagBundle(dir, makeTagBundle(fp, [smiles, qed]));
+  }
 }
 
-test('predict --json prints one object per input, matching the API; --input TEXT prints a table; TAGLLM_MODEL is the default model', async () => {
+test('predict --json prints one object per input, matching the API; two bundles compose; --input TEXT prints a table; TAGLLM_MODEL is the default model', async () => {
   const model = await loadGgufModel(stories);
   const bundle = join(scratch, 'qed');
-  await saveQedBundle(model, bundle);
+  const domain = join(scratch, 'smiles');
+  await saveQedBundle(model, bundle, domain);
   const smi = join(scratch, 'mols.smi');
   const molecules = ['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1'];
   writeFileSync(smi, molecules.map((m, i) => `${m}\tmol${i}`).join('\n') + '\n');
 
-  const run = tagllm(['--model', stories, '--tags', bundle, '--input', smi, '--json']);
+  const run = tagllm(['--model', stories, '--tags', `${domain},${bundle}`, '--input', smi, '--json']);
   assert.equal(run.status, 0, run.stderr);
   const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
-  const api = await (await createPredictor({ model, bundles: [bundle], provider: 'cpu' })).predict(molecules.map((smiles) => ({ smiles })));
+  const api = await (await createPredictor({ model, bundles: [domain, bundle], provider: 'cpu' })).predict(molecules.map((smiles) => ({ smiles })));
   lines.forEach((line, i) => {
     assert.equal(line.input.smiles, molecules[i]);
     assert.equal(line.provider, 'cpu');
@@ -72,11 +76,11 @@ test('predict --json prints one object per input, matching the API; --input TEXT
 
   const csv = join(scratch, 'mols.csv');
   writeFileSync(csv, 'name,SMILES\n' + molecules.map((m, i) => `"mol, ${i}",${m}`).join('\n') + '\n');
-  const fromEnv = tagllm(['--tags', bundle, '--input', csv, '--json'], { TAGLLM_MODEL: stories });
+  const fromEnv = tagllm(['--tags', `${bundle},${domain}`, '--input', csv, '--json'], { TAGLLM_MODEL: stories });
   assert.equal(fromEnv.status, 0, fromEnv.stderr);
   assert.deepEqual(fromEnv.stdout.trim().split('\n').map((l) => JSON.parse(l).predictions[0].value), lines.map((l) => l.predictions[0].value));
 
-  const table = tagllm(['--model', stories, '--tags', bundle, '--input', 'CCO', '--template', 'molecule-property']);
+  const table = tagllm(['--model', stories, '--tags', `${domain},${bundle}`, '--input', 'CCO', '--template', 'molecule-property']);
   assert.equal(table.status, 0, table.stderr);
   const rows = table.stdout.trim().split('\n').map((r) => r.split('\t'));
   assert.deepEqual(rows[0], ['input', 'tag', 'value', 'units', 'bundle']);

@@ -90,3 +90,10 @@ test('function tags, templates and missing bundles', async () => {
   const proteinOnly = { path: 'descriptor-only', bundle: makeTagBundle(modelFingerprint(model), [{ ...proteins.bundle.meta.tags['<Descriptor>'], name: parseTagName('<Descriptor>'), value: proteins.bundle.values.get(parseTagName('<Descriptor>'))!, head: proteins.bundle.heads.get(parseTagName('<Descriptor>')) }]) };
   await assert.rejects(createPredictor({ model, bundles: [proteinOnly] }), /function tag <Descriptor> \(descriptor-only\) needs <Protein>, which no loaded bundle defines/);
 });
+
+test('an input longer than the model can take is refused before it reaches the decoder', async () => {
+  const { model, molecules } = await bundles();
+  const predictor = await createPredictor({ model, bundles: [molecules], provider: 'cpu' });
+  const long = 'C'.repeat(model.config.maxPositionEmbeddings * 2);
+  await assert.rejects(predictor.predict([{ smiles: 'CCO' }, { smiles: long }]), new RegExp(`input 2 expands to \\d+ positions in <QED>'s template; the model takes at most ${model.config.maxPositionEmbeddings}`));
+});
