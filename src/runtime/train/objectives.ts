@@ -1,0 +1,191 @@
+// The two training objectives over expanded, tagged examples: regression through a linear
+// head read at the function tag (stages 2–3), and next-token likelihood after a domain tag
+// (stage 1). Each turns the backend's d loss / d inputs_embeds into per-tag gradients.
+import type { TrainBackend } from './backend';
+import { sumTagGradients } from './tagGradients';
+import type { TrainObjective } from './trainer';
+import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
+import type { LinearHead } from '../tags/head';
+import type { TagName, TagValue } from '../tags/name';
+import type { SlotValues, Template } from '../tags/template';
+
+export const tagParameter = (tag: TagName) => `tag.${tag}`;
+export const headWeightParameter = (tag: TagName) => `head.${tag}.weight`;
+export const headBiasParameter = (tag: TagName) => `head.${tag}.bias`;
+
+/**
+ * Examples expanded once (tokenization is the slow part) and refreshed with the tags'
+ * current vectors whenever they are batched.
+ */
+export class ExpandedExamples {
+  private readonly cache: (ExpandedInput | undefined)[];
+
+  constructor(
+    readonly length: number,
+    private readonly expand: (i: number) => ExpandedInput,
+    private readonly tags: ReadonlyMap<TagName, TagValue>,
+  ) {
+    this.cache = new Array(length);
+  }
+
+  row(i: number): ExpandedInput {
+    let row = this.cache[i];
+    if (!row) this.cache[i] = row = this.expand(i);
+    const h = row.hiddenSize;
+    for (const span of row.tagSpans) row.inputsEmbeds.set(this.tags.get(span.tag)!.data, span.start * h);
+    return row;
+  }
+
+  batch(indices: readonly number[]): ExpandedBatch {
+    return batchInputs(indices.map((i) => this.row(i)));
+  }
+}
+
+/** Inputs through a template, with the tags' vectors where the template has tags. */
+export function templateExamples(
+  template: Template,
+  context: ExpansionContext,
+  inputs: readonly SlotValues[],
+  tags: ReadonlyMap<TagName, TagValue>,
+  readTag?: TagName,
+): ExpandedExamples {
+  return new ExpandedExamples(inputs.length, (i) => expandInput(template, inputs[i], context, readTag), tags);
+}
+
+/** Plain text with no tags (the untagged baselines): BOS when the model wants it, then the tokens. */
+export function plainTextExamples(texts: readonly string[], context: ExpansionContext): ExpandedExamples {
+  const [, h] = embeddingShape(context.embedding);
+  const table = context.embedding.data;
+  return new ExpandedExamples(
+    texts.length,
+    (i) => {
+      const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(texts[i])];
+      const inputsEmbeds = new Float32Array(ids.length * h);
+      ids.forEach((id, s) => inputsEmbeds.set(table.subarray(id * h, (id + 1) * h), s * h));
+      return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readPosition: ids.length - 1 };
+    },
+    new Map(),
+  );
+}
+
+/** Splits indices into batches of similar length (less padding), keeping each batch's order. */
+export function lengthSortedBatches(examples: ExpandedExamples, indices: readonly number[], batchSize: number): number[][] {
+  const sorted = [...indices].sort((a, b) => examples.row(a).seqLength - examples.row(b).seqLength);
+  const out: number[][] = [];
+  for (let i = 0; i < sorted.length; i += batchSize) out.push(sorted.slice(i, i + batchSize));
+  return out;
+}
+
+export interface RegressionSetup {
+  readonly backend: TrainBackend;
+  readonly examples: ExpandedExamples;
+  /** Standardized target of every example (indexed like `examples`). */
+  readonly targets: Float64Array;
+  readonly train: readonly number[];
+  readonly valid: readonly number[];
+  readonly functionTag: TagName;
+  readonly head: LinearHead;
+  readonly trainableTags: ReadonlySet<TagName>;
+  readonly trainHead: boolean;
+  readonly evalBatch: number;
+}
+
+/** The head's standardized predictions for `indices`, in that order. */
+export async function predictStandardized(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number): Promise<Float64Array> {
+  const out = new Float64Array(indices.length);
+  const position = new Map(indices.map((ex, k) => [ex, k]));
+  const h = head.hiddenSize;
+  for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
+    const b = examples.batch(batch);
+    const hidden = await backend.hidden(b);
+    batch.forEach((ex, r) => {
+      const at = (r * b.seqLength + b.rows[r].readPosition) * h;
+      let y = head.bias[0];
+      for (let j = 0; j < h; j++) y += head.weight[j] * hidden[at + j];
+      out[position.get(ex)!] = y;
+    });
+  }
+  return out;
+}
+
+export function regressionObjective(s: RegressionSetup): TrainObjective {
+  return {
+    nTrain: s.train.length,
+    async lossAndGradients(picks) {
+      const indices = picks.map((k) => s.train[k]);
+      const batch = s.examples.batch(indices);
+      const readPositions = Int32Array.from(batch.rows, (r) => r.readPosition);
+      const targets = Float32Array.from(indices, (i) => s.targets[i]);
+      const res = await s.backend.regressionStep(batch, readPositions, targets, s.head);
+      const gradients = new Map<string, Float32Array>();
+      for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
+      if (s.trainHead) {
+        gradients.set(headWeightParameter(s.functionTag), res.dHeadWeight);
+        gradients.set(headBiasParameter(s.functionTag), res.dHeadBias);
+      }
+      return { loss: res.loss, gradients };
+    },
+    async validationLoss() {
+      if (s.valid.length === 0) return undefined;
+      const pred = await predictStandardized(s.backend, s.examples, s.valid, s.head, s.evalBatch);
+      let e = 0;
+      s.valid.forEach((i, k) => (e += (pred[k] - s.targets[i]) ** 2));
+      return e / s.valid.length;
+    },
+  };
+}
+
+/**
+ * Next-token targets: at position s the id at s+1, for every text token after the row's
+ * last tag vector (every token after the first when the row has no tag), -1 elsewhere.
+ */
+export function nextTokenTargets(batch: ExpandedBatch): Int32Array {
+  const { batchSize, seqLength } = batch;
+  const targets = new Int32Array(batchSize * seqLength).fill(-1);
+  batch.rows.forEach((row, b) => {
+    const lastTag = row.tagSpans.length > 0 ? Math.max(...row.tagSpans.map((t) => t.start + t.length - 1)) : 0;
+    for (let s = lastTag; s + 1 < row.seqLength; s++) {
+      const next = row.tokenIds[s + 1];
+      if (next >= 0) targets[b * seqLength + s] = next;
+    }
+  });
+  return targets;
+}
+
+export interface NextTokenSetup {
+  readonly backend: TrainBackend;
+  readonly examples: ExpandedExamples;
+  readonly train: readonly number[];
+  readonly valid: readonly number[];
+  readonly trainableTags: ReadonlySet<TagName>;
+  readonly evalBatch: number;
+}
+
+/** Mean next-token NLL over every target token of `indices`. */
+export async function nextTokenNll(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number): Promise<number> {
+  let total = 0;
+  let count = 0;
+  for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
+    const b = examples.batch(batch);
+    const r = await backend.nextTokenLoss(b, nextTokenTargets(b));
+    total += r.loss * r.count;
+    count += r.count;
+  }
+  return count > 0 ? total / count : NaN;
+}
+
+export function nextTokenObjective(s: NextTokenSetup): TrainObjective {
+  return {
+    nTrain: s.train.length,
+    async lossAndGradients(picks) {
+      const batch = s.examples.batch(picks.map((k) => s.train[k]));
+      const res = await s.backend.nextTokenStep(batch, nextTokenTargets(batch));
+      const gradients = new Map<string, Float32Array>();
+      for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
+      return { loss: res.loss, gradients };
+    },
+    async validationLoss() {
+      return s.valid.length === 0 ? undefined : nextTokenNll(s.backend, s.examples, s.valid, s.evalBatch);
+    },
+  };
+}

@@ -1,0 +1,300 @@
+// The three Tag-LLM training stages as one library call, used by `tagllm train`, `tagllm
+// eval` and the editor's training commands: read and split the data, set up tags (new, or
+// from bundles) and the head, train with the shared loop, evaluate on the test split next
+// to the baselines, and save the bundle. Stage 1 (domain) learns a domain tag by next-token
+// likelihood; stage 2 (function) and 3 (cross) learn a function tag and its linear head on
+// standardized targets, with metrics reported in the target's units.
+import { UsageError } from '../errors';
+import { inputKindOfDomain, loadExamples, type ExampleSet } from '../data/examples';
+import { labelledSplit, randomSplit, type SplitIndices } from '../data/split';
+import type { LoadedModel } from '../model/description';
+import { makeTagBundle, type TagBundle, type TagEntry } from '../tags/bundle';
+import { loadTagBundle, saveTagBundle } from '../tags/bundleFiles';
+import { modelExpansionContext, type ExpansionContext } from '../tags/expand';
+import { modelFingerprint } from '../tags/fingerprint';
+import { initLinearHead, targetScale, type LinearHead, type TargetScale } from '../tags/head';
+import { initTagValue } from '../tags/init';
+import type { TagName, TagValue } from '../tags/name';
+import { TagRegistry } from '../tags/registry';
+import { fillTemplate } from '../tags/template';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import type { TrainBackend } from './backend';
+import { hiddenFeatures, meanBaseline, ridgeBaseline, structureFeatures } from './baselines';
+import { checkpointFolderFor } from './checkpoint';
+import { regressionMetrics, type RegressionMetrics } from './metrics';
+import {
+  headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized,
+  regressionObjective, tagParameter, templateExamples, type ExpandedExamples,
+} from './objectives';
+import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
+import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
+
+export const DEFAULT_P = 10;
+export const DEFAULT_LR = 1e-3;
+export const DEFAULT_BATCH = 32;
+export const DEFAULT_MICRO_BATCH = 8;
+export const DEFAULT_SPLIT_FRACTION = 0.1;
+/** Inputs longer than this many characters are cut (long proteins would dominate the compute). */
+export const DEFAULT_MAX_INPUT_LENGTH = 512;
+
+export interface StageOptions {
+  readonly stage: Stage;
+  readonly model: LoadedModel;
+  readonly backend: TrainBackend;
+  readonly data: string;
+  readonly inputColumns: readonly string[];
+  /** One domain tag per input column. */
+  readonly domains: readonly TagName[];
+  /** The function tag (stages function and cross). */
+  readonly functionTag?: TagName;
+  /** A numeric column, or a computed label (qed, logp, tpsa, mw; gravy, instability, pi, mw, aromaticity, charge). */
+  readonly label?: string;
+  /** A split column name, or a fraction (test and validation each get this share). */
+  readonly split?: string;
+  /** With a split column whose values name folds (Davis: train0..train4), the fold that validates. */
+  readonly validFold?: string;
+  /** Bundles whose tags (and heads) the run starts from. */
+  readonly startBundles?: readonly string[];
+  /** Tags that stay fixed. Default: none in stages domain/function, the domain tags in stage cross. */
+  readonly freeze?: readonly TagName[];
+  readonly p?: number;
+  readonly lr?: number;
+  readonly steps?: number;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly microBatch?: number;
+  readonly seed?: number;
+  readonly evalEvery?: number;
+  readonly patience?: number;
+  readonly checkpointEvery?: number;
+  /** Bundle folder to write; its checkpoint goes beside it (OUT.checkpoint). */
+  readonly out?: string;
+  readonly resume?: boolean;
+  /** Skip training: evaluate the start bundles (tagllm eval). */
+  readonly evaluateOnly?: boolean;
+  readonly baselines?: boolean;
+  /** Use at most this many usable rows of the file. */
+  readonly limit?: number;
+  readonly maxInputLength?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void;
+  /** Phase messages ("loading data", "baselines") for a log. */
+  readonly onMessage?: (text: string) => void;
+}
+
+export type MetricsRecord = Readonly<Record<string, number | null>>;
+
+export interface StageReport {
+  readonly task: string;
+  readonly stage: Stage;
+  readonly n_train: number;
+  readonly n_valid: number;
+  readonly n_test: number;
+  readonly n_skipped: number;
+  readonly test: MetricsRecord;
+  readonly baselines: Readonly<Record<string, MetricsRecord>>;
+  readonly steps: number;
+  readonly stopped_by: string;
+  readonly best_step: number;
+  readonly provider: string;
+  readonly out?: string;
+  readonly wall_s: number;
+}
+
+/** JSON has no NaN: undefined correlations (a constant prediction) print as null. */
+function record(m: RegressionMetrics | Record<string, number>): MetricsRecord {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number.isFinite(v) ? v : null]));
+}
+
+function splitOf(set: ExampleSet, options: StageOptions, seed: number): SplitIndices {
+  const n = set.examples.length;
+  const split = options.split ?? String(DEFAULT_SPLIT_FRACTION);
+  const fraction = Number(split);
+  if (Number.isFinite(fraction)) return randomSplit(n, fraction, seed);
+  const labels = set.examples.map((e) => e.split ?? '');
+  return labelledSplit(labels, seed, DEFAULT_SPLIT_FRACTION, options.validFold);
+}
+
+interface TagSetup {
+  readonly values: Map<TagName, TagValue>;
+  /** Tags that came from a start bundle (not written again unless they train). */
+  readonly loaded: Set<TagName>;
+  readonly head?: LinearHead;
+  readonly scale?: TargetScale;
+}
+
+async function setUpTags(options: StageOptions, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
+  const fingerprint = modelFingerprint(options.model);
+  const bundles = await Promise.all((options.startBundles ?? []).map((b) => loadTagBundle(b, fingerprint)));
+  const registry = bundles.length > 0 ? TagRegistry.compose(bundles) : undefined;
+  const values = new Map<TagName, TagValue>();
+  const loaded = new Set<TagName>();
+  let head: LinearHead | undefined;
+  let scale: TargetScale | undefined;
+  for (const tag of tags) {
+    if (registry?.has(tag)) {
+      const held = registry.get(tag);
+      if (held.value.p !== p && options.p !== undefined) throw new UsageError(`tag ${tag} in ${held.bundlePath} has p = ${held.value.p}, not --p ${options.p}`);
+      values.set(tag, { ...held.value, data: Float32Array.from(held.value.data) });
+      loaded.add(tag);
+      if (tag === options.functionTag && held.head) {
+        head = { ...held.head, weight: Float32Array.from(held.head.weight), bias: Float32Array.from(held.head.bias) };
+        const out = held.meta.outputs?.[0];
+        if (out) scale = { mean: out.targetMean, std: out.targetStd };
+      }
+    } else {
+      if (options.evaluateOnly) throw new UsageError(`no bundle given with --tags defines ${tag}`);
+      values.set(tag, initTagValue(context.embedding, p));
+    }
+  }
+  return { values, loaded, head, scale };
+}
+
+export async function runStage(options: StageOptions): Promise<StageReport> {
+  const started = Date.now();
+  const say = options.onMessage ?? (() => undefined);
+  const seed = options.seed ?? 0;
+  const { stage, model, backend } = options;
+  if (options.domains.length !== options.inputColumns.length) {
+    throw new UsageError(`${options.inputColumns.length} input column(s) but ${options.domains.length} domain tag(s); give one domain per input`);
+  }
+  if (stage !== 'domain' && !options.label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
+  const inputs: TaskInput[] = options.inputColumns.map((column, k) => ({ column, domain: options.domains[k], kind: inputKindOfDomain(options.domains[k]) }));
+  const label = options.label;
+  const { description, units } = labelDescription(label ?? '');
+  const task = taskTemplate(stage, inputs, options.functionTag ? { tag: options.functionTag, description } : undefined);
+
+  say(`reading ${options.data}`);
+  const set = await loadExamples({
+    path: options.data,
+    inputColumns: options.inputColumns,
+    inputKinds: inputs.map((i) => i.kind),
+    ...(stage !== 'domain' && { label }),
+    ...(options.split !== undefined && !Number.isFinite(Number(options.split)) && { splitColumn: options.split }),
+    ...(options.limit !== undefined && { limit: options.limit }),
+  });
+  const maxLen = options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH;
+  const rawInputs = set.examples.map((e) => e.inputs.map((v) => v.slice(0, maxLen)));
+  const split = splitOf(set, options, seed);
+  if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
+
+  const tokenizer = Tokenizer.forModel(model);
+  const tagNames = task.template.tags;
+  const p = options.p ?? DEFAULT_P;
+  const values = new Map<TagName, TagValue>();
+  const context = modelExpansionContext(model, tokenizer, (t) => values.get(t)!);
+  const setup = await setUpTags(options, tagNames, p, context);
+  for (const [k, v] of setup.values) values.set(k, v);
+  const frozen = new Set(options.freeze ?? (stage === 'cross' ? options.domains : []));
+  const trainable = new Set(tagNames.filter((t) => !frozen.has(t)));
+  const slots = rawInputs.map((row) => slotValues(task, row));
+  const examples = templateExamples(task.template, context, slots, values, stage === 'domain' ? undefined : options.functionTag);
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const microBatch = Math.min(options.microBatch ?? DEFAULT_MICRO_BATCH, batchSize);
+  const evalBatch = Math.max(microBatch, 16);
+
+  const params = new Map<string, Float32Array>();
+  for (const t of trainable) params.set(tagParameter(t), values.get(t)!.data);
+  let head = setup.head;
+  let scale = setup.scale;
+  let targets: Float64Array | undefined;
+  const y = Float64Array.from(set.examples, (e) => e.label ?? NaN);
+  if (stage !== 'domain') {
+    scale ??= targetScale(split.train.map((i) => y[i]));
+    targets = Float64Array.from(y, (v) => (v - scale!.mean) / scale!.std);
+    head ??= initLinearHead(context.embedding, 1);
+    params.set(headWeightParameter(options.functionTag!), head.weight);
+    params.set(headBiasParameter(options.functionTag!), head.bias);
+  }
+
+  const nBatchesPerEpoch = Math.max(1, Math.ceil(split.train.length / batchSize));
+  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? 10) * nBatchesPerEpoch);
+  const objective =
+    stage === 'domain'
+      ? nextTokenObjective({ backend, examples, train: split.train, valid: split.valid, trainableTags: trainable, evalBatch })
+      : regressionObjective({
+          backend, examples, targets: targets!, train: split.train, valid: split.valid, functionTag: options.functionTag!, head: head!,
+          trainableTags: trainable, trainHead: true, evalBatch,
+        });
+
+  const writtenTags = tagNames.filter((t) => trainable.has(t) || !setup.loaded.has(t));
+  const toBundle = (metrics?: Record<string, number>): TagBundle =>
+    makeTagBundle(
+      modelFingerprint(model),
+      writtenTags.map((name): TagEntry => {
+        const isFunction = stage !== 'domain' && name === options.functionTag;
+        const training = { stage, data: options.data, label: label ?? null, n_train: split.train.length, seed, lr: options.lr ?? DEFAULT_LR };
+        if (!isFunction) return { name, kind: 'domain', description: `${name.slice(1, -1)} domain`, value: values.get(name)!, training };
+        return {
+          name, kind: 'function', description, template: task.template.text, value: values.get(name)!, head: head!,
+          outputs: [{ name: label!, units, targetMean: scale!.mean, targetStd: scale!.std }], training, ...(metrics && { metrics }),
+        };
+      }),
+    );
+
+  let result: TrainResult = { steps: 0, stoppedBy: 'steps', bestStep: 0, history: [], examplesSeen: 0 };
+  if (steps > 0) {
+    say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
+    const evalEvery = options.evalEvery ?? Math.max(1, Math.min(nBatchesPerEpoch, Math.floor(steps / 20)));
+    result = await trainParameters(params, objective, {
+      lr: options.lr ?? DEFAULT_LR, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 4,
+      checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
+      ...(options.out && { checkpointDir: checkpointFolderFor(options.out) }),
+      resume: options.resume, signal: options.signal, onProgress: options.onProgress, toBundle: () => toBundle(),
+    });
+  }
+
+  const report = (test: MetricsRecord, baselines: Record<string, MetricsRecord>): StageReport => ({
+    task: stage === 'domain' ? `domain ${options.domains[0]}` : `${options.functionTag} ${label}`,
+    stage,
+    n_train: split.train.length,
+    n_valid: split.valid.length,
+    n_test: split.test.length,
+    n_skipped: set.nSkipped,
+    test,
+    baselines,
+    steps: result.steps,
+    stopped_by: result.stoppedBy,
+    best_step: result.bestStep,
+    provider: backend.provider,
+    ...(options.out && !options.evaluateOnly && { out: options.out }),
+    wall_s: (Date.now() - started) / 1000,
+  });
+  if (result.stoppedBy === 'cancelled') {
+    // the checkpoint (with its bundle) is written; the output bundle gets the current tags too
+    if (options.out) await saveTagBundle(options.out, toBundle());
+    return report({}, {});
+  }
+
+  say('evaluating on the test split');
+  let test: MetricsRecord;
+  const baselines: Record<string, MetricsRecord> = {};
+  const withCi = stage === 'cross';
+  const plainTexts = rawInputs.map((row) =>
+    stage === 'domain' ? row[0] : fillTemplate(task.template, slotValues(task, row)).flatMap((piece) => (piece.kind === 'text' ? [piece.text] : [])).join(' '),
+  );
+  const plain = plainTextExamples(plainTexts, context);
+  if (stage === 'domain') {
+    test = { nll: await nextTokenNll(backend, examples, split.test, evalBatch) };
+    if (options.baselines !== false) baselines.untagged = { nll: await nextTokenNll(backend, plain, split.test, evalBatch) };
+  } else {
+    const pred = await predictStandardized(backend, examples, split.test, head!, evalBatch);
+    const predUnits = Array.from(pred, (v) => v * scale!.std + scale!.mean);
+    test = record(regressionMetrics(split.test.map((i) => y[i]), predUnits, withCi));
+    if (options.baselines !== false) {
+      say('baselines: mean, linear probes, structure ridge');
+      baselines.mean = record(meanBaseline(y, split, withCi));
+      const feats = await hiddenFeatures(backend, plain as ExpandedExamples, evalBatch, options.signal);
+      baselines.linear_probe_last = record(ridgeBaseline(feats.last, y, split, withCi));
+      baselines.linear_probe_mean = record(ridgeBaseline(feats.mean, y, split, withCi));
+      const structure = await structureFeatures(rawInputs, inputs.map((i) => i.kind));
+      if (structure) baselines[structure.name] = record(ridgeBaseline(structure.features, y, split, withCi));
+    }
+  }
+
+  if (options.out && !options.evaluateOnly) {
+    const metrics = Object.fromEntries(Object.entries(test).filter(([, v]) => v !== null)) as Record<string, number>;
+    await saveTagBundle(options.out, toBundle(metrics));
+  }
+  return report(test, baselines);
+}
