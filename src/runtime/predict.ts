@@ -183,3 +183,11 @@ class TagPredictor implements Predictor {
     });
   }
 }
+
+/**
+ * A recognized entity as predictor input: molecules fill {smiles} and proteins {seq}, the
+ * slots the named templates use, so a hover gets every single-entity function tag of its domain.
+ */
+export function entityInput(kind: 'smiles' | 'protein', text: string): SlotValues {
+  return kind === 'smiles' ? { smiles: text } : { seq: text };
+}

@@ -12,7 +12,7 @@ import { makeTagBundle } from '../../src/runtime/tags/bundle';
 import { expandInput, modelExpansionContext } from '../../src/runtime/tags/expand';
 import { resolveTemplate, type SlotValues } from '../../src/runtime/tags/template';
 import type { LinearHead } from '../../src/runtime/tags/head';
-import { createPredictor } from '../../src/runtime/predict';
+import { createPredictor, entityInput } from '../../src/runtime/predict';
 
 const modelPromise = loadGgufModel(dataPath('models/stories260K.gguf'));
 
@@ -77,6 +77,8 @@ test('function tags, templates and missing bundles', async () => {
   const predictor = await createPredictor({ model, bundles: [molecules, proteins], provider: 'cpu' });
   assert.deepEqual(predictor.applicableTags({ smiles: 'CCO' }), ['<QED>']);
   assert.deepEqual(predictor.applicableTags({ smiles: 'CCO', seq: 'MKV' }), ['<QED>', '<Descriptor>']);
+  assert.deepEqual(predictor.applicableTags(entityInput('protein', 'MKVLA')), ['<Descriptor>']);
+  assert.deepEqual(predictor.applicableTags(entityInput('smiles', 'CCO')), ['<QED>']);
   await assert.rejects(predictor.predict([{ seq: 'MKV' }], { functionTag: parseTagName('<QED>') }), /needs \{smiles\}; got \{seq\}/);
   await assert.rejects(predictor.predict([{ smiles: 'C' }], { functionTag: parseTagName('<SMILES>') }), /<SMILES> \(molecules\) is not a function tag with a head/);
 
