@@ -4,11 +4,16 @@ import type { LineIndex } from './lineIndex';
 
 const SMILES_CUE = /smiles|molfromsmi|\bsmi\b/i;
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
-const CAPS_WORD = /\b[A-Z]{2,}\b/g;
+const LIST_ITEM = /^\s*(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?$/;
+const LIST_OPENER = /[[({]\s*$/;
+// Upper-case words with a letter no organic-subset atom has: SMILES fragments (CC, CCN) are not shouting.
+const CAPS_WORD = /\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
 const WORD = /\b[A-Za-z]{2,}\b/g;
 
-/** How many lines above a SMILES cue may sit (a list that follows `smiles = [`), and around a protein cue. */
-const SMILES_CUE_LINES_ABOVE = 3;
+/** How many lines above a SMILES cue may sit (opening a list of SMILES), and around a protein cue. */
+const SMILES_CUE_LINES_ABOVE = 20;
+/** How many characters before a candidate a SMILES cue may end. */
+const SMILES_CUE_REACH = 48;
 const PROTEIN_CUE_LINES_AROUND = 1;
 
 export class LineContext {
@@ -22,10 +27,21 @@ export class LineContext {
     return this.text.slice(this.lines.lineStart(line), this.lines.lineEnd(line));
   }
 
-  /** A SMILES cue on this line or one of the few lines above it. */
-  nearSmilesCue(line: number): boolean {
-    for (let l = Math.max(0, line - SMILES_CUE_LINES_ABOVE); l <= line; l++) {
-      if (this.cached(this.smilesCue, l, SMILES_CUE)) return true;
+  /**
+   * A SMILES cue just before the candidate on its line ("SMILES: CCO", `"smiles": "CO"`), or
+   * on a line that opens a list whose items (one quoted string per line) run down to this one:
+   * `smiles = [` followed by `"CCO",`. A cue further away does not count: in
+   * `"tags": ["CO", "NO"]` below a record's SMILES, or in a long minified line, it says nothing.
+   */
+  nearSmilesCue(line: number, start: number): boolean {
+    const lineStart = this.lines.lineStart(line);
+    const before = this.text.slice(Math.max(lineStart, start - SMILES_CUE_REACH), start);
+    if (SMILES_CUE.test(before)) return true;
+    if (!LIST_ITEM.test(this.lineText(line))) return false;
+    for (let l = line - 1; l >= Math.max(0, line - SMILES_CUE_LINES_ABOVE); l--) {
+      const t = this.lineText(l);
+      if (this.cached(this.smilesCue, l, SMILES_CUE)) return LIST_OPENER.test(t);
+      if (!LIST_ITEM.test(t)) return false;
     }
     return false;
   }
@@ -38,14 +54,14 @@ export class LineContext {
     return false;
   }
 
-  /** A line shouting in capitals: at least four upper-case words, at least half of its words. */
+  /** A line shouting in capitals: at least three upper-case words, at least half of its words. */
   isCapsProse(line: number): boolean {
     let v = this.capsProse.get(line);
     if (v === undefined) {
       const t = this.lineText(line);
       const caps = t.match(CAPS_WORD)?.length ?? 0;
       const words = t.match(WORD)?.length ?? 0;
-      v = caps >= 4 && caps * 2 >= words;
+      v = caps >= 3 && caps * 2 >= words;
       this.capsProse.set(line, v);
     }
     return v;

@@ -57,7 +57,7 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Mask
     if (!shape) return;
   }
   const line = env.lines.lineOf(start);
-  const cued = env.context.nearSmilesCue(line);
+  const cued = env.context.nearSmilesCue(line, start);
   const context: SmilesContext = cued ? (isQuoted(text, start, end) ? 'cued-quoted' : 'cued') : 'none';
   if (!acceptSmiles(candidate, shape, context, env.context.isCapsProse(line))) return;
   if (masks.overlaps(start, end)) return;

@@ -25,8 +25,10 @@ const WORDS = new Set([
 
 export function acceptSmiles(text: string, shape: SmilesShape, context: SmilesContext, capsProse: boolean): boolean {
   if (context === 'column') return shape.atoms >= 1;
-  if (WORDS.has(text) || isFormula(text)) return false;
-  if (shape.strongEvidence) return shape.atoms >= 2;
+  if (isFormula(text)) return false;
+  // A quoted string next to a mention of SMILES is one, even when it spells a word ("CC" in a list of SMILES).
+  if (WORDS.has(text) && context !== 'cued-quoted') return false;
+  if (shape.strongEvidence) return shape.atoms >= 2 || shape.decoratedAtom;
   if (capsProse) return false;
   if (shape.weakEvidence) {
     if (context === 'none') return shape.atoms >= 4;

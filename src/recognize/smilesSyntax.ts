@@ -8,6 +8,8 @@ export interface SmilesShape {
   readonly carbons: number;
   /** Ring-closure digits, bracket atoms (chirality @ lives in them) or lowercase aromatic atoms. */
   readonly strongEvidence: boolean;
+  /** A bracket atom that says more than its element: isotope, hydrogens, charge or chirality ("[13CH4]", "[Na+]"). */
+  readonly decoratedAtom: boolean;
   /** Branches, double or triple bonds, cis/trans marks: weaker, since prose makes them too ("C=O stretch", "O(N)", "I/O"). */
   readonly weakEvidence: boolean;
 }
@@ -29,6 +31,8 @@ export function smilesShape(s: string): SmilesShape | null {
   let carbons = 0;
   let strong = false;
   let weak = false;
+  let decorated = false;
+  let directional = false;
   let depth = 0;
   let prev: Prev = Prev.Start;
   const openRings = new Set<number>();
@@ -42,6 +46,7 @@ export function smilesShape(s: string): SmilesShape | null {
       if (!m) return null;
       atom = m[2];
       strong = true;
+      if (m[1] || m[3] || m[4] || m[5]) decorated = true;
       i = close;
     } else if (c === 'C' && s[i + 1] === 'l') {
       atom = 'Cl';
@@ -83,7 +88,8 @@ export function smilesShape(s: string): SmilesShape | null {
       case '/':
       case '\\':
         if (prev !== Prev.Atom && prev !== Prev.Open) return null;
-        if (c !== '-') weak = true;
+        if (c === '=' || c === '#') weak = true;
+        else if (c !== '-') directional = true;
         prev = Prev.Bond;
         break;
       case '(':
@@ -105,7 +111,8 @@ export function smilesShape(s: string): SmilesShape | null {
     }
   }
   if (prev !== Prev.Atom || depth !== 0 || openRings.size > 0) return null;
-  return { atoms, carbons, strongEvidence: strong, weakEvidence: weak };
+  // Cis/trans marks mean something only around a double bond; "CC/CO" is prose.
+  return { atoms, carbons, strongEvidence: strong, decoratedAtom: decorated, weakEvidence: weak || (directional && s.includes('=')) };
 }
 
 const FORMULA = /^(?:[A-Z][a-z]?\d*)+$/;
