@@ -4,11 +4,11 @@
 // bundle. Loading checks everything, and refuses a bundle made for another model before
 // reading its tensors.
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rename, rm, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidFileError, ShapeMismatchError } from '../errors';
 import type { F32Tensor } from '../model/description';
-import { temporarySibling } from '../fs/atomicWrite';
+import { temporarySibling, writeBytesAtomic } from '../fs/atomicWrite';
 import { readSafetensors } from '../model/safetensors/read';
 import { writeSafetensors } from '../model/safetensors/write';
 import { checkTagBundle, parseTagBundleMeta, type TagBundle } from './bundle';
@@ -29,7 +29,8 @@ export async function saveTagBundle(dir: string, bundle: TagBundle): Promise<voi
   try {
     await mkdir(tmp);
     await writeSafetensors(join(tmp, TAGS_FILE), bundleTensors(bundle), { format: bundle.meta.format });
-    await writeFile(join(tmp, META_FILE), JSON.stringify(bundle.meta, null, 2) + '\n', { flag: 'wx' });
+    // Both files are flushed to disk (writeBytesAtomic fsyncs) before the folder is renamed into place.
+    await writeBytesAtomic(join(tmp, META_FILE), [new TextEncoder().encode(JSON.stringify(bundle.meta, null, 2) + '\n')]);
     // rename() cannot replace a non-empty folder: move the old one aside first, drop it after.
     const old = existsSync(target) ? temporarySibling(target) : undefined;
     if (old) await rename(target, old);
