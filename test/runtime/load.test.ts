@@ -8,11 +8,12 @@ import { RANDOM_MODEL_PRESETS, randomLlamaModel } from '../../src/runtime/model/
 import { expectedWeightShapes } from '../../src/runtime/model/weightShapes';
 import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { UsageError } from '../../src/runtime/errors';
+import type { ModelFetcher } from '../../src/runtime/model/sources/fetcher';
 
 test('stories260K has 292800 stored parameters, loaded or summarized from the header', async () => {
   const path = dataPath('models', 'stories260K.gguf');
   const progress: number[] = [];
-  const model = await loadModel(path, { onProgress: (p) => progress.push(p.bytesDone / p.bytesTotal) });
+  const model = await loadModel(path, { onProgress: (p) => p.phase === 'read' && progress.push(p.bytesDone / p.bytesTotal) });
   assert.equal(countParameters(model), 292800);
   assert.equal(progress.at(-1), 1);
   assert.ok(progress.every((f, i) => i === 0 || f >= progress[i - 1]!));
@@ -37,6 +38,24 @@ test('loadModel stops at an aborted signal', async () => {
 
 test('a missing local path is a usage error naming it', async () => {
   await assert.rejects(loadModel('/no/such/model.gguf'), (err: unknown) => err instanceof UsageError && /\/no\/such\/model\.gguf/.test((err as Error).message));
+});
+
+test('a Hugging Face repo id is fetched into the cache, with download progress, then loaded', async () => {
+  const local = dataPath('models', 'stories260K.gguf');
+  const asked: unknown[] = [];
+  const fetcher: ModelFetcher = {
+    async fetch(spec, cacheDir, onProgress) {
+      asked.push({ spec, cacheDir });
+      onProgress?.({ file: 'stories260K.gguf', bytesDone: 100, bytesTotal: 100 });
+      return local;
+    },
+  };
+  const phases: string[] = [];
+  const model = await loadModel('someone/stories/stories260K.gguf', { remote: { fetcher, cacheDir: '/cache' }, onProgress: (p) => phases.push(p.phase) });
+  assert.deepEqual(asked, [{ spec: { kind: 'hf-file', repo: 'someone/stories', file: 'stories260K.gguf', revision: 'main' }, cacheDir: '/cache' }]);
+  assert.equal(model.source.path, local);
+  assert.equal(phases[0], 'download');
+  assert.equal(phases.at(-1), 'read');
 });
 
 test('randomLlamaModel: every weight of the config, deterministic per seed, norms 1, std about 0.02', () => {
