@@ -89,6 +89,9 @@ export interface TrainResult {
   nTest: number;
   test: Metrics;
   baselines: Record<string, Metrics>;
+  steps: number;
+  /** 'steps', 'early-stopping' or 'cancelled' (a cancelled run still saves the state it reached). */
+  stoppedBy: string;
   wallSeconds: number;
 }
 
@@ -102,6 +105,9 @@ export interface EvaluateParams {
 
 export interface EvaluateResult {
   tag: string;
+  dataFile: string;
+  /** Rows left out because an input did not parse or the label was missing. */
+  nSkipped: number;
   metrics: Metrics;
   /** [predicted, true] pairs of the evaluated rows, in original units. */
   points: Array<[number, number]>;
@@ -120,6 +126,7 @@ export const Describe = new RequestType<EntityRef, EntityCard, void>('tagllm/des
 export const Predict = new RequestType<EntityRef, Predictions, void>('tagllm/predict');
 export const TrainFunctionTag = new RequestType<TrainFunctionParams, TrainResult, void>('tagllm/trainFunctionTag');
 export const TrainDomainTag = new RequestType<TrainDomainParams, TrainResult, void>('tagllm/trainDomainTag');
+export const DataColumns = new RequestType<{ dataPath: string }, string[], void>('tagllm/dataColumns');
 export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('tagllm/evaluate');
 export const TrainProgressNotification = new NotificationType<TrainProgress>('tagllm/trainProgress');
 /** Sent by the runtime whenever what it has loaded changes (the device is only known once a model is loaded). */

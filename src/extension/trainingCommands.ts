@@ -3,10 +3,9 @@
 // in the predictions panel. A trained bundle lands in the workspace's .tagllm/ and its tag shows in hovers.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { dataColumns, dataFormatOf } from './dataColumns';
 import type { EntityService } from './entityService';
 import type { PredictionsPanel } from './predictionsPanel';
-import { Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
+import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
 
@@ -30,6 +29,11 @@ export interface TrainingContext {
 
 class WizardCancelled extends Error {}
 
+/** The file's columns, as the runtime's data reader sees them (a CSV header, FASTA id/description/sequence, SD fields). */
+function dataColumns(ctx: TrainingContext, dataPath: string): Promise<string[]> {
+  return ctx.client.request(DataColumns, { dataPath });
+}
+
 function required<T>(value: T | undefined): T {
   if (value === undefined) throw new WizardCancelled();
   return value;
@@ -48,7 +52,7 @@ async function pickDataFile(title: string): Promise<string> {
 }
 
 function looksLikeInput(column: string): boolean {
-  return /smiles|sequence|^seq$|protein|molecule/i.test(column);
+  return /smiles|sequence|^seq$|protein|molblock/i.test(column);
 }
 
 function domainFor(column: string): string {
@@ -153,7 +157,9 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
     );
     ctx.panel.post({ type: 'trainResult', result });
     await ctx.onBundlesChanged();
-    void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag}: ${summarizeMetrics(result)}. Saved to ${vscode.workspace.asRelativePath(result.bundlePath)}.`);
+    const saved = `Saved to ${vscode.workspace.asRelativePath(result.bundlePath)}.`;
+    if (result.stoppedBy === 'cancelled') void vscode.window.showWarningMessage(`Tag-LLM: training ${result.tag} cancelled at step ${result.steps}: ${summarizeMetrics(result)}. ${saved}`);
+    else void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag} in ${result.steps} steps: ${summarizeMetrics(result)}. ${saved}`);
     return result;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -168,7 +174,7 @@ export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<Tra
   const title = 'Tag-LLM: Train Function Tag';
   try {
     const dataPath = await pickDataFile(title);
-    const columns = dataColumns(dataPath);
+    const columns = await dataColumns(ctx, dataPath);
     const inputColumns = await pickInputs(title, columns);
     const labelColumn = await pickLabel(title, columns, inputColumns);
     const domains = await pickDomainTags(title, inputColumns);
@@ -190,8 +196,8 @@ export async function trainDomainTagCommand(ctx: TrainingContext): Promise<Train
   const title = 'Tag-LLM: Train Domain Tag';
   try {
     const dataPath = await pickDataFile(title);
-    const format = dataFormatOf(dataPath);
-    const inputColumn = format === 'csv' || format === 'tsv' ? required(await vscode.window.showQuickPick(dataColumns(dataPath), { title, placeHolder: 'Column holding the unlabeled text' })) : null;
+    const columns = await dataColumns(ctx, dataPath);
+    const inputColumn = columns.length > 1 ? required(await vscode.window.showQuickPick(columns, { title, placeHolder: 'Column holding the unlabeled text' })) : null;
     const tagName = await askTagName(title, inputColumn ? domainFor(inputColumn) : '<SMILES>');
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
@@ -214,7 +220,7 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     );
     const tagName = await askTagName(title, `<${bundle.label.toUpperCase()}>`);
     const dataPath = await pickDataFile(title);
-    const columns = dataColumns(dataPath);
+    const columns = await dataColumns(ctx, dataPath);
     const inputColumns = await pickInputs(title, columns);
     const labelColumn = await pickLabel(title, columns, inputColumns);
     await ctx.panel.show();

@@ -1,11 +1,30 @@
-// Predictions of every function tag in the loaded bundles, on the configured model and device.
+// Predictions of every function tag in the loaded bundles, on the configured model and device. The model
+// and bundles load on the first prediction after a (re)configuration, once, and are shared by all requests.
 import * as path from 'node:path';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { UnsupportedError } from '../../runtime/errors';
-import type { EntityRef, Predictions, RuntimeConfig, RuntimeInfo } from '../protocol';
+import { UsageError } from '../../runtime/errors';
+import type { LoadedModel } from '../../runtime/model/description';
+import { createPredictor, type Predictor } from '../../runtime/predict';
+import { loadTagBundle } from '../../runtime/tags/bundleFiles';
+import { modelFingerprint } from '../../runtime/tags/fingerprint';
+import type { SourcedTagBundle } from '../../runtime/tags/registry';
+import { LruCache } from '../lruCache';
+import type { EntityRef, Predictions, RuntimeConfig, RuntimeInfo, TagPrediction } from '../protocol';
+import { releaseModelsExcept, sharedModel } from './models';
+
+/** The template slot each kind of entity fills. */
+const slotOf = { smiles: 'smiles', protein: 'seq' } as const;
+
+interface Loaded {
+  modelName: string;
+  device: string;
+  predictors: Predictor[];
+}
 
 export class PredictionEngine {
   private config: RuntimeConfig | null = null;
+  private loading: Promise<Loaded> | null = null;
+  private readonly cache = new LruCache<string, Promise<Predictions>>(2000);
 
   constructor(
     private readonly log: (line: string) => void,
@@ -13,17 +32,105 @@ export class PredictionEngine {
   ) {}
 
   async configure(config: RuntimeConfig): Promise<RuntimeInfo> {
+    const before = this.config;
     this.config = config;
-    const info = { model: config.modelPath ? path.basename(config.modelPath) : null, device: config.device, tags: [] };
-    this.onInfo(info);
-    return info;
+    this.cache.resize(config.cacheSize);
+    const same = before && before.modelPath === config.modelPath && before.device === config.device && before.bundlePaths.join('\n') === config.bundlePaths.join('\n');
+    if (!same) {
+      this.loading = null;
+      this.cache.clear();
+      releaseModelsExcept(config.modelPath);
+    }
+    const loaded = this.loading ? await this.loading.catch(() => null) : null;
+    return loaded ? infoOf(loaded) : { model: config.modelPath ? path.basename(config.modelPath) : null, device: config.device, tags: [] };
   }
 
-  async predict(_ref: EntityRef, _token: CancellationToken): Promise<Predictions> {
-    const config = this.config;
-    const model = config?.modelPath ? path.basename(config.modelPath) : 'no model';
-    if (config && config.bundlePaths.length > 0) throw new UnsupportedError('predictions from tag bundles are not wired yet', config.bundlePaths[0]);
-    this.log(`predict: no bundles loaded`);
-    return { predictions: [], model, device: config?.device ?? 'cpu' };
+  predict(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
+    const key = `${ref.kind}\u0000${ref.text}`;
+    let result = this.cache.get(key);
+    if (!result) {
+      result = this.compute(ref, token);
+      this.cache.set(key, result);
+      result.catch(() => this.cache.delete(key));
+    }
+    return result;
   }
+
+  private async compute(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
+    const loaded = await this.load();
+    const input = { [slotOf[ref.kind]]: ref.text };
+    const controller = new AbortController();
+    token.onCancellationRequested(() => controller.abort());
+    const predictions: TagPrediction[] = [];
+    for (const predictor of loaded.predictors) {
+      if (predictor.applicableTags(input).length === 0) continue;
+      const [values] = await predictor.predict([input], { signal: controller.signal });
+      for (const p of values) predictions.push({ tag: p.tag, value: p.value, unit: p.units || undefined, bundle: path.basename(p.bundle) });
+    }
+    return { predictions, model: loaded.modelName, device: loaded.device };
+  }
+
+  private load(): Promise<Loaded> {
+    const config = this.config;
+    if (!config) return Promise.reject(new UsageError('the runtime has not been configured'));
+    if (!this.loading) {
+      this.loading = this.loadFor(config);
+      this.loading.catch((error: Error) => {
+        this.log(`loading failed: ${error.message}`);
+        this.loading = null;
+      });
+    }
+    return this.loading;
+  }
+
+  private async loadFor(config: RuntimeConfig): Promise<Loaded> {
+    const modelName = config.modelPath ? path.basename(config.modelPath) : 'no model';
+    if (config.bundlePaths.length === 0) return { modelName, device: config.device, predictors: [] };
+    const started = performance.now();
+    const model = await sharedModel(config.modelPath);
+    const fingerprint = modelFingerprint(model);
+    const bundles: SourcedTagBundle[] = [];
+    for (const dir of config.bundlePaths) {
+      try {
+        bundles.push(await loadTagBundle(dir, fingerprint));
+      } catch (error) {
+        this.log(`skipping bundle ${dir}: ${(error as Error).message}`);
+      }
+    }
+    const predictors = await this.predictorsFor(model, bundles, config);
+    const device = predictors[0]?.provider ?? config.device;
+    for (const p of predictors) if (p.fallbackReason) this.log(`CUDA not used: ${p.fallbackReason}`);
+    const loaded = { modelName, device, predictors };
+    this.log(`loaded ${modelName} with ${bundles.length} bundle(s) on ${device} in ${(performance.now() - started).toFixed(0)} ms; function tags: ${infoOf(loaded).tags.join(', ') || 'none'}`);
+    this.onInfo(infoOf(loaded));
+    return loaded;
+  }
+
+  /**
+   * One predictor over all bundles when they compose (a domain tag in one serves function tags in
+   * another); otherwise one per bundle, since bundles trained separately each carry their own domain tags.
+   */
+  private async predictorsFor(model: LoadedModel, bundles: SourcedTagBundle[], config: RuntimeConfig): Promise<Predictor[]> {
+    if (bundles.length === 0) return [];
+    const provider = config.device;
+    try {
+      return [await createPredictor({ model, bundles, provider })];
+    } catch (error) {
+      if (bundles.length === 1) throw error;
+      this.log(`bundles do not compose (${(error as Error).message}); using each on its own`);
+    }
+    const predictors: Predictor[] = [];
+    for (const bundle of bundles) {
+      try {
+        predictors.push(await createPredictor({ model, bundles: [bundle], provider }));
+      } catch (error) {
+        this.log(`skipping bundle ${bundle.path}: ${(error as Error).message}`);
+      }
+    }
+    return predictors;
+  }
+}
+
+function infoOf(loaded: Loaded): RuntimeInfo {
+  return { model: loaded.modelName, device: loaded.device, tags: [...new Set(loaded.predictors.flatMap((p) => p.registry.predictors.map((t) => t.name)))] };
 }

@@ -1,7 +1,7 @@
 // What the runtime process does for the extension, behind the JSON-RPC handlers of runtimeServer.ts:
 // scanning, entity cards, predictions, training and evaluation. Caches live here, sized by the settings.
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { scanDocument } from './scan';
+import { scanDocument } from '../../recognize/scan';
 import type {
   EntityCard,
   EntityRef,
@@ -20,7 +20,7 @@ import type {
 import { LruCache } from '../lruCache';
 import { describeEntity } from './cards';
 import { PredictionEngine } from './predictionEngine';
-import { evaluateTag, trainDomainTag, trainFunctionTag } from './training';
+import { dataColumns, evaluateTag, trainDomainTag, trainFunctionTag } from './training';
 
 const keyOf = (ref: EntityRef) => `${ref.kind}\u0000${ref.text}`;
 
@@ -58,18 +58,22 @@ export class RuntimeService {
     return card;
   }
 
+  dataColumns(dataPath: string): string[] {
+    return dataColumns(dataPath);
+  }
+
   predict(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
     return this.engine.predict(ref, token);
   }
 
   async trainFunctionTag(params: TrainFunctionParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
-    const result = await trainFunctionTag(this.config, params, abortSignalOf(token), progress);
+    const result = await trainFunctionTag(this.config, params, abortSignalOf(token), progress, this.log);
     this.log(`trained ${result.tag} -> ${result.bundlePath}`);
     return result;
   }
 
   async trainDomainTag(params: TrainDomainParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
-    return trainDomainTag(this.config, params, abortSignalOf(token), progress);
+    return trainDomainTag(this.config, params, abortSignalOf(token), progress, this.log);
   }
 
   evaluate(params: EvaluateParams, token: CancellationToken): Promise<EvaluateResult> {

@@ -1,15 +1,134 @@
-// Training and evaluation in the runtime process, on the training module's functions.
-import { UnsupportedError } from '../../runtime/errors';
-import type { EvaluateParams, EvaluateResult, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
+// Training and evaluation in the runtime process: the training module's stage runner for Train Function
+// Tag and Train Domain Tag, and the predictor over a labelled file for Evaluate Tag (which also needs the
+// individual predictions, for the parity plot).
+import * as path from 'node:path';
+import { inputKindOfDomain, loadExamples } from '../../runtime/data/examples';
+import { UsageError } from '../../runtime/errors';
+import { createPredictor } from '../../runtime/predict';
+import { readRecords } from '../../runtime/data/records';
+import { loadTagBundle } from '../../runtime/tags/bundleFiles';
+import { modelFingerprint } from '../../runtime/tags/fingerprint';
+import { parseTagName, type TagName } from '../../runtime/tags/name';
+import { lastTag, parseTemplate } from '../../runtime/tags/template';
+import { regressionMetrics } from '../../runtime/train/metrics';
+import { runStage, type StageReport } from '../../runtime/train/stages';
+import { trainSession } from '../../runtime/session/trainSession';
+import type { EvaluateParams, EvaluateResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
+import { sharedModel } from './models';
 
-export async function trainFunctionTag(_config: RuntimeConfig, params: TrainFunctionParams, _signal: AbortSignal, _progress: (p: TrainProgress) => void): Promise<TrainResult> {
-  throw new UnsupportedError('function-tag training is not wired yet', params.dataPath);
+/** Rows an evaluation reads at most: enough for a parity plot and stable metrics, bounded in time. */
+const maxEvaluationRows = 2000;
+
+export function dataColumns(dataPath: string): string[] {
+  return [...readRecords(dataPath).columns];
 }
 
-export async function trainDomainTag(_config: RuntimeConfig, params: TrainDomainParams, _signal: AbortSignal, _progress: (p: TrainProgress) => void): Promise<TrainResult> {
-  throw new UnsupportedError('domain-tag training is not wired yet', params.dataPath);
+/** Metrics as JSON can carry them: undefined ones (a correlation of a constant prediction) are left out. */
+function finite(record: Readonly<Record<string, number | null | undefined>>): Metrics {
+  return Object.fromEntries(Object.entries(record).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
 }
 
-export async function evaluateTag(_config: RuntimeConfig, params: EvaluateParams, _signal: AbortSignal): Promise<EvaluateResult> {
-  throw new UnsupportedError('evaluation is not wired yet', params.dataPath);
+function resultOf(report: StageReport, tag: string, outDir: string): TrainResult {
+  return {
+    bundlePath: report.out ?? outDir,
+    tag,
+    nTrain: report.n_train,
+    nTest: report.n_test,
+    test: finite(report.test),
+    baselines: Object.fromEntries(Object.entries(report.baselines).map(([k, v]) => [k, finite(v)])),
+    steps: report.steps,
+    stoppedBy: report.stopped_by,
+    wallSeconds: report.wall_s,
+  };
+}
+
+function progressOf(report: (p: TrainProgress) => void) {
+  return (p: { step: number; totalSteps: number; loss: number; validationLoss?: number }) =>
+    report({ step: p.step, totalSteps: p.totalSteps, loss: p.loss, ...(p.validationLoss !== undefined && { validLoss: p.validationLoss }) });
+}
+
+export async function trainFunctionTag(
+  config: RuntimeConfig,
+  params: TrainFunctionParams,
+  signal: AbortSignal,
+  progress: (p: TrainProgress) => void,
+  log: (line: string) => void,
+): Promise<TrainResult> {
+  const model = await sharedModel(config.modelPath);
+  const backend = await trainSession(model, { provider: config.device });
+  const functionTag = parseTagName(params.tagName, 'tag name');
+  const report = await runStage({
+    stage: params.inputColumns.length > 1 ? 'cross' : 'function',
+    model,
+    backend,
+    data: params.dataPath,
+    inputColumns: params.inputColumns,
+    domains: params.domainTags.map((d) => parseTagName(d, 'domain tag')),
+    functionTag,
+    label: params.labelColumn,
+    steps: params.steps,
+    out: params.outDir,
+    signal,
+    onProgress: progressOf(progress),
+    onMessage: log,
+  });
+  return resultOf(report, functionTag, params.outDir);
+}
+
+export async function trainDomainTag(
+  config: RuntimeConfig,
+  params: TrainDomainParams,
+  signal: AbortSignal,
+  progress: (p: TrainProgress) => void,
+  log: (line: string) => void,
+): Promise<TrainResult> {
+  const model = await sharedModel(config.modelPath);
+  const backend = await trainSession(model, { provider: config.device });
+  const tag = parseTagName(params.tagName, 'tag name');
+  const column = params.inputColumn ?? (/\.smi$/i.test(params.dataPath) ? 'smiles' : 'text');
+  const report = await runStage({
+    stage: 'domain',
+    model,
+    backend,
+    data: params.dataPath,
+    inputColumns: [column],
+    domains: [tag],
+    steps: params.steps,
+    out: params.outDir,
+    signal,
+    onProgress: progressOf(progress),
+    onMessage: log,
+  });
+  return resultOf(report, tag, params.outDir);
+}
+
+export async function evaluateTag(config: RuntimeConfig, params: EvaluateParams, signal: AbortSignal): Promise<EvaluateResult> {
+  const model = await sharedModel(config.modelPath);
+  const bundle = await loadTagBundle(params.bundlePath, modelFingerprint(model));
+  const tag = parseTagName(params.tag, 'tag name');
+  const meta = bundle.bundle.meta.tags[tag];
+  if (meta?.kind !== 'function' || !meta.template) throw new UsageError(`bundle has no function tag ${tag}; it holds ${Object.keys(bundle.bundle.meta.tags).join(', ')}`, params.bundlePath);
+  const template = parseTemplate(meta.template);
+  // The template's tags before the function tag are the inputs' domain tags, in slot order.
+  const domains = template.tags.filter((t) => t !== lastTag(template));
+  if (domains.length !== params.inputColumns.length || template.slots.length !== params.inputColumns.length) {
+    throw new UsageError(`${tag} reads ${template.slots.length} input(s) (${template.slots.join(', ')}); ${params.inputColumns.length} column(s) were given`, params.bundlePath);
+  }
+  const set = await loadExamples({
+    path: params.dataPath,
+    inputColumns: params.inputColumns,
+    inputKinds: domains.map((d) => inputKindOfDomain(d)),
+    label: params.labelColumn,
+    limit: maxEvaluationRows,
+  });
+  if (set.examples.length === 0) throw new UsageError(`no usable rows (${set.nSkipped} skipped)`, params.dataPath);
+  const predictor = await createPredictor({ model, bundles: [bundle], provider: config.device });
+  const inputs = set.examples.map((e) => Object.fromEntries(template.slots.map((slot, k) => [slot, e.inputs[k]])));
+  const predictions = await predictor.predict(inputs, { functionTag: tag as TagName, signal });
+  const points = predictions.map((values, i): [number, number] => [values[0].value, set.examples[i].label ?? NaN]);
+  const metrics = regressionMetrics(
+    points.map((p) => p[1]),
+    points.map((p) => p[0]),
+  );
+  return { tag, metrics: finite({ ...metrics }), points, dataFile: path.basename(params.dataPath), nSkipped: set.nSkipped };
 }

@@ -1,0 +1,110 @@
+// The runtime process as the extension host sees it: a forked dist bundle spoken to over JSON-RPC.
+// Real recognizer, real RDKit, real stories260K: scan, cards, training a function tag, predicting
+// with it, evaluating it, and surviving a kill.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { CancellationTokenSource } from 'vscode-jsonrpc';
+import { RuntimeClient, RuntimeExitedError } from '../../src/extension/runtimeClient';
+import { Configure, DataColumns, Describe, Evaluate, Predict, Scan, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
+import { dataPath } from '../helpers/data';
+
+const work = mkdtempSync(join(tmpdir(), 'tagllm-runtime-'));
+// Inside the checkout (out/ is git-ignored), so the bundle resolves onnxruntime-node and RDKit from node_modules.
+const serverPath = join(process.cwd(), 'out', 'test-runtime', 'runtimeServer.js');
+
+async function bundleServer(): Promise<void> {
+  await build({
+    entryPoints: ['src/extension/runtimeServer.ts'],
+    outfile: serverPath,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+    external: ['onnxruntime-node', '@rdkit/rdkit'],
+  });
+}
+
+/** 48 ESOL molecules as a small training file (read from the shared data at run time, not copied). */
+function writeTrainingCsv(): string {
+  const lines = readFileSync(dataPath('molnet/esol.csv'), 'utf8').trim().split('\n').slice(1, 49);
+  const rows = lines.map((l) => l.split(',').at(-1)!.trim());
+  const file = join(work, 'train.csv');
+  writeFileSync(file, `smiles\n${rows.join('\n')}\n`);
+  return file;
+}
+
+test('runtime process: scan, describe, train, predict, evaluate, restart after a kill', { timeout: 600_000 }, async () => {
+  await bundleServer();
+  const log: string[] = [];
+  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 100 };
+  const client = new RuntimeClient({ serverPath, config: () => config, log: (l) => log.push(l) });
+  try {
+    const entities = await client.request(Scan, { text: 'x = "CC(=O)Oc1ccccc1C(=O)O"\nCO is carbon monoxide\n', fileName: '/tmp/a.py', languageId: 'python' });
+    assert.deepEqual(entities.map((e) => [e.kind, e.text, e.range.start.line, e.range.start.character]), [['smiles', 'CC(=O)Oc1ccccc1C(=O)O', 0, 5]]);
+
+    const card = await client.request(Describe, { kind: 'smiles', text: 'CC(=O)Oc1ccccc1C(=O)O' });
+    assert.match(card.svg ?? '', /<svg/);
+    const mw = card.descriptors.find((d) => d.name === 'MW')!.value;
+    assert.ok(Math.abs(mw - 180.159) < 0.01, `aspirin MW ${mw}`);
+
+    const csv = writeTrainingCsv();
+    assert.deepEqual(await client.request(DataColumns, { dataPath: csv }), ['smiles']);
+    const outDir = join(work, '.tagllm', 'logp');
+    const progress: TrainProgress[] = [];
+    const subscription = client.onNotification(TrainProgressNotification, (p) => progress.push(p));
+    const trained = await client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'logp', domainTags: ['<SMILES>'], tagName: '<LOGP>', steps: 4, outDir });
+    subscription.dispose();
+    assert.equal(trained.tag, '<LOGP>');
+    assert.ok(existsSync(join(outDir, 'tagbundle.json')));
+    assert.ok(progress.length > 0 && progress.every((p) => Number.isFinite(p.loss)), `progress: ${JSON.stringify(progress)}`);
+    assert.ok(Number.isFinite(trained.test.mse) && 'mean' in trained.baselines, JSON.stringify(trained));
+
+    config.bundlePaths = [outDir];
+    const info = await client.request(Configure, config);
+    assert.equal(info.model, 'stories260K.gguf');
+    const predicted = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
+    assert.equal(predicted.device, 'cpu');
+    assert.deepEqual(predicted.predictions.map((p) => p.tag), ['<LOGP>']);
+    assert.ok(Number.isFinite(predicted.predictions[0].value));
+
+    const evaluated = await client.request(Evaluate, { bundlePath: outDir, tag: '<LOGP>', dataPath: csv, inputColumns: ['smiles'], labelColumn: 'logp' });
+    assert.equal(evaluated.points.length, 48);
+    assert.ok(Number.isFinite(evaluated.metrics.mse));
+
+    // A prediction in flight when the process dies fails with RuntimeExitedError; the next request restarts it.
+    const firstPid = client.pid!;
+    const inFlight = client.request(Predict, { kind: 'smiles', text: 'CCN(CC)CC' });
+    process.kill(firstPid, 'SIGKILL');
+    await assert.rejects(inFlight, RuntimeExitedError);
+    const again = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
+    assert.notEqual(client.pid, firstPid);
+    assert.ok(Math.abs(again.predictions[0].value - predicted.predictions[0].value) < 1e-4, 'same prediction after restart');
+  } finally {
+    client.dispose();
+  }
+});
+
+test('runtime process: cancelling a training stops it', { timeout: 120_000 }, async () => {
+  await bundleServer();
+  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 10 };
+  const client = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+  try {
+    const csv = writeTrainingCsv();
+    const source = new CancellationTokenSource();
+    const training = client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'qed', domainTags: ['<SMILES>'], tagName: '<QED>', steps: 100_000, outDir: join(work, 'cancelled') }, source.token);
+    const subscription = client.onNotification(TrainProgressNotification, () => source.cancel());
+    const result = await training.then(
+      (r) => r.stoppedBy,
+      (e: Error) => e.message,
+    );
+    subscription.dispose();
+    assert.match(result, /cancel|abort/i);
+  } finally {
+    client.dispose();
+  }
+});
