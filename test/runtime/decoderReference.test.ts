@@ -2,9 +2,13 @@
 // last-position logits, final hidden state, mean next-token NLL and greedy ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { dataPath } from '../helpers/data';
 import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
+import { loadModel } from '../../src/runtime/model/load';
+import { exportHfFolder } from '../../src/runtime/model/hf/export';
 import { DecoderSession } from '../../src/runtime/session/decoderSession';
 import { embedTokens } from '../../src/runtime/llama/embedTokens';
 import type { LoadedModel } from '../../src/runtime/model/description';
@@ -75,11 +79,33 @@ for (const file of ['stories260K', 'stories260K-Q8_0']) {
   });
 }
 
-test('tiny-bpe-llama GGUF: last logits match transformers', async () => {
-  const ref = JSON.parse(readFileSync(dataPath('models', 'tiny-bpe-llama.reference.json'), 'utf8')) as { prompt_ids: number[]; last_logits: number[] };
-  const model = await loadGgufModel(dataPath('models', 'tiny-bpe-llama.gguf'));
+async function lastLogits(model: LoadedModel, ids: number[]): Promise<Float32Array> {
   const session = await DecoderSession.create(model, { logits: 'last', kvCache: false });
-  const ids = ref.prompt_ids;
   const { logits } = await session.forward(embedTokens(model, ids), [1, ids.length], new BigInt64Array(ids.length).fill(1n));
-  assert.ok(maxAbsDiff(logits!.data, ref.last_logits) < 1e-4, `max diff ${maxAbsDiff(logits!.data, ref.last_logits)}`);
+  return logits!.data;
+}
+
+for (const file of ['tiny-bpe-llama.gguf', 'tiny-bpe-llama-hf']) {
+  test(`${file}: last logits match transformers`, async () => {
+    const ref = JSON.parse(readFileSync(dataPath('models', 'tiny-bpe-llama.reference.json'), 'utf8')) as { prompt_ids: number[]; last_logits: number[] };
+    const logits = await lastLogits(await loadModel(dataPath('models', file)), ref.prompt_ids);
+    assert.ok(maxAbsDiff(logits, ref.last_logits) < 1e-4, `max diff ${maxAbsDiff(logits, ref.last_logits)}`);
+  });
+}
+
+test('stories260K exported to a Hugging Face folder and loaded back gives the GGUF logits', async () => {
+  const ref = JSON.parse(readFileSync(dataPath('models', 'stories260K.reference.json'), 'utf8')) as { cases: StoriesCase[] };
+  const gguf = await loadModel(dataPath('models', 'stories260K.gguf'));
+  const dir = join(mkdtempSync(join(tmpdir(), 'tagllm-export-')), 'stories260K-hf');
+  try {
+    await exportHfFolder(gguf, dir);
+    const hf = await loadModel(dir);
+    for (const c of ref.cases) {
+      const fromHf = await lastLogits(hf, c.input_ids_with_bos);
+      assert.ok(maxAbsDiff(fromHf, await lastLogits(gguf, c.input_ids_with_bos)) < 1e-6);
+      assert.ok(maxAbsDiff(fromHf, c.last_logits) < 1e-4);
+    }
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
 });
