@@ -42,9 +42,15 @@ export function acceptProtein(seq: string, context: ProteinContext, capsProse: b
   }
 }
 
-/** English words alternate vowels and consonants far more than peptides do. */
+// The most frequent letter pairs of English text. Words are made of them; peptides rarely are
+// (a random sequence has about one pair in ten among them, an English word one in three or more).
+const ENGLISH_BIGRAMS = new Set(
+  'TH HE IN ER AN RE ON AT EN ND TI ES OR TE OF ED IS IT AL AR ST TO NT NG SE HA AS OU IO LE VE CO ME DE HI RI RO IC NE EA RA CE LI CH LL BE MA SI OM UR'.split(' '),
+);
+const ENGLISH_SHARE = 0.3;
+
 function wordLike(seq: string): boolean {
-  let vowels = 0;
-  for (let i = 0; i < seq.length; i++) if ('AEIY'.includes(seq[i])) vowels++;
-  return seq.length < 12 && vowels * 3 >= seq.length;
+  let common = 0;
+  for (let i = 0; i + 1 < seq.length; i++) if (ENGLISH_BIGRAMS.has(seq.slice(i, i + 2))) common++;
+  return common >= ENGLISH_SHARE * (seq.length - 1);
 }
