@@ -1,6 +1,7 @@
 // Tokenizers built from GGUF metadata and read from tokenizer.json reproduce the ids that
 // Hugging Face tokenizers/transformers produced for the same files (shared reference JSON).
 import { test } from 'node:test';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dataPath } from '../helpers/data';
@@ -115,6 +116,23 @@ test('merges derived from SentencePiece scores rank by the merged piece', () => 
   const mergedScores = model.merges.map(([l, r]) => scores[model.vocab[l + r]!]!);
   assert.ok(mergedScores.every((s, i) => i === 0 || mergedScores[i - 1]! >= s), 'merges sorted by score, best first');
   assert.ok(model.merges.length > 0);
+});
+
+test('tokenizer.ggml.pre picks the pre-tokenizer split of llama.cpp (GPT-2, Llama 3, Qwen2, SmolLM)', () => {
+  const base = ggufMetadata('tiny-bpe-llama.gguf');
+  const split = (pre: string) => {
+    const built = tokenizerFromGgufMetadata(new Map(base).set('tokenizer.ggml.pre', pre), 'x.gguf');
+    const hf = new HfTokenizer(built.tokenizerJson, {});
+    return (hf.pre_tokenizer as unknown as { pre_tokenize(text: string): string[] }).pre_tokenize("Hello 12345 world's\n\nDON'T");
+  };
+  // Byte-level pieces: Ġ is a space, Ċ a newline.
+  assert.deepEqual(split('gpt-2'), ['Hello', 'Ġ12345', 'Ġworld', "'s", 'Ċ', 'Ċ', 'DON', "'", 'T']);
+  // Llama 3: digits in groups of up to three, newlines together, contractions in any case.
+  assert.deepEqual(split('llama-bpe'), ['Hello', 'Ġ', '123', '45', 'Ġworld', "'s", 'ĊĊ', 'DON', "'T"]);
+  // Qwen2: single digits.
+  assert.deepEqual(split('qwen2'), ['Hello', 'Ġ', '1', '2', '3', '4', '5', 'Ġworld', "'s", 'ĊĊ', 'DON', "'T"]);
+  // SmolLM: single digits, then the GPT-2 split.
+  assert.deepEqual(split('smollm'), ['Hello', 'Ġ', '1', '2', '3', '4', '5', 'Ġworld', "'s", 'Ċ', 'Ċ', 'DON', "'", 'T']);
 });
 
 test('bad tokenizer metadata: one-line errors naming the file and the key', () => {
