@@ -9,7 +9,7 @@ import type { Provider, ProviderPreference } from './session/ortSession';
 import { Tokenizer } from './tokenizer/tokenizer';
 import { loadTagBundle } from './tags/bundleFiles';
 import { batchInputs, expandInput, modelExpansionContext, type ExpandedInput, type ExpansionContext } from './tags/expand';
-import { modelFingerprint } from './tags/fingerprint';
+import { modelFingerprint, requireSameModel } from './tags/fingerprint';
 import { applyHead, toTargetUnits } from './tags/head';
 import type { TagName } from './tags/name';
 import { TagRegistry, type RegisteredTag, type SourcedTagBundle } from './tags/registry';
@@ -65,6 +65,7 @@ export async function createPredictor(options: PredictorOptions): Promise<Predic
   const { model } = options;
   const fingerprint = modelFingerprint(model);
   const bundles = await Promise.all(options.bundles.map((b) => (typeof b === 'string' ? loadTagBundle(b, fingerprint) : b)));
+  for (const { bundle, path } of bundles) requireSameModel(bundle.meta.baseModel, fingerprint, path);
   if (bundles.length === 0) throw new UsageError('no tag bundles given');
   const registry = TagRegistry.compose(bundles);
   for (const tag of registry.predictors) if (tag.meta.template) checkTemplateTags(parseTemplate(tag.meta.template), tag, registry);

@@ -91,6 +91,10 @@ test('function tags, templates and missing bundles', async () => {
 
   const proteinOnly = { path: 'descriptor-only', bundle: makeTagBundle(modelFingerprint(model), [{ ...proteins.bundle.meta.tags['<Descriptor>'], name: parseTagName('<Descriptor>'), value: proteins.bundle.values.get(parseTagName('<Descriptor>'))!, head: proteins.bundle.heads.get(parseTagName('<Descriptor>')) }]) };
   await assert.rejects(createPredictor({ model, bundles: [proteinOnly] }), /function tag <Descriptor> \(descriptor-only\) needs <Protein>, which no loaded bundle defines/);
+
+  const tiny = await loadGgufModel(dataPath('models/tiny-bpe-llama.gguf'));
+  const foreign = { path: 'made-for-tiny', bundle: makeTagBundle(modelFingerprint(tiny), [{ name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(tiny.weights.get(EMBEDDING_WEIGHT)!, 2) }]) };
+  await assert.rejects(createPredictor({ model, bundles: [foreign, molecules] }), /^ShapeMismatchError: made-for-tiny: tag bundle was made for another model/);
 });
 
 test('an input longer than the model can take is refused before it reaches the decoder', async () => {

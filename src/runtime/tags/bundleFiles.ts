@@ -6,13 +6,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InvalidFileError, ShapeMismatchError } from '../errors';
+import { InvalidFileError } from '../errors';
 import type { F32Tensor } from '../model/description';
 import { temporarySibling, writeBytesAtomic } from '../fs/atomicWrite';
 import { readSafetensors } from '../model/safetensors/read';
 import { writeSafetensors } from '../model/safetensors/write';
 import { checkTagBundle, parseTagBundleMeta, type TagBundle } from './bundle';
-import { fingerprintDifferences, type ModelFingerprint } from './fingerprint';
+import { requireSameModel, type ModelFingerprint } from './fingerprint';
 import type { LinearHead } from './head';
 import { isTagName, type TagName, type TagValue } from './name';
 import type { SourcedTagBundle } from './registry';
@@ -72,10 +72,7 @@ export async function loadTagBundle(path: string, model?: ModelFingerprint): Pro
     throw new InvalidFileError(`not valid JSON (${(err as Error).message})`, metaPath);
   }
   const meta = parseTagBundleMeta(json, metaPath);
-  if (model) {
-    const differs = fingerprintDifferences(meta.baseModel, model);
-    if (differs.length > 0) throw new ShapeMismatchError(`tag bundle was made for another model (bundle vs loaded model: ${differs.join('; ')})`, dir);
-  }
+  if (model) requireSameModel(meta.baseModel, model, dir);
   const tensorsPath = join(dir, TAGS_FILE);
   if (!existsSync(tensorsPath)) throw new InvalidFileError(`incomplete tag bundle: ${TAGS_FILE} is missing`, dir);
   const { tensors } = await readSafetensors(tensorsPath);

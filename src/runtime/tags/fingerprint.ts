@@ -2,7 +2,7 @@
 // space: on any other model they are noise, so a bundle records enough to recognise its model
 // (including a hash of the embedding table, which catches a same-shaped fine-tune).
 import { createHash } from 'node:crypto';
-import { InvalidFileError } from '../errors';
+import { InvalidFileError, ShapeMismatchError } from '../errors';
 import type { LoadedModel } from '../model/description';
 
 export interface ModelFingerprint {
@@ -39,4 +39,10 @@ export function fingerprintDifferences(bundle: ModelFingerprint, model: ModelFin
     out.push(`embedding sha256 ${bundle.embeddingSha256.slice(0, 12)}… vs ${model.embeddingSha256.slice(0, 12)}…`);
   }
   return out;
+}
+
+/** Refuses a bundle (at `bundlePath`) whose base model is not `model`, naming what differs. */
+export function requireSameModel(bundleModel: ModelFingerprint, model: ModelFingerprint, bundlePath: string): void {
+  const differs = fingerprintDifferences(bundleModel, model);
+  if (differs.length > 0) throw new ShapeMismatchError(`tag bundle was made for another model (bundle vs loaded model: ${differs.join('; ')})`, bundlePath);
 }
