@@ -36,7 +36,7 @@ export function acceptProtein(seq: string, context: ProteinContext, capsProse: b
       return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
     case 'cued':
       if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6;
-      return seq.length >= CUED_MIN && !capsProse && !PROSE_FORBIDDEN.test(seq) && distinctLetters(seq) >= 4 && !wordLike(seq);
+      return seq.length >= CUED_MIN && !capsProse && !PROSE_FORBIDDEN.test(seq) && distinctLetters(seq) >= 3 && !wordLike(seq);
     case 'none':
       return seq.length >= UNCUED_MIN && distinctLetters(seq) >= 6 && !capsProse;
   }
