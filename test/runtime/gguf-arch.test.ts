@@ -183,12 +183,14 @@ test('llama GGUF v2: q/k rows and biases un-permuted, uint64 and nested-array me
     'llama.rope.scaling.type': { str: 'linear' },
     'llama.rope.scaling.factor': { f32: 4 },
     'general.nested': { nested: [[1, 2], [3]] },
+    'general.note': { str: 'a \ufffd b' },
   });
   const path = writeGguf('llama-v2.gguf', meta, stored, 2);
   const header = readGgufHeader(path);
   assert.equal(header.version, 2);
   assert.equal(header.metadata.get('llama.context_length'), 4096n);
   assert.deepEqual(header.metadata.get('general.nested'), [[1, 2], [3]]);
+  assert.equal(header.metadata.get('general.note'), 'a \ufffd b');
   const model = await loadGgufModel(path);
   assert.equal(model.config.maxPositionEmbeddings, 4096);
   assert.deepEqual(model.config.ropeScaling, { type: 'linear', factor: 4 });

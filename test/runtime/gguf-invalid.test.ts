@@ -109,6 +109,11 @@ test('a well-formed but huge array is refused by its length, before it is read',
   assertOpenFails(path, InvalidFileError, /metadata key 0 \(big\) array length 16777217 exceeds the limit of 16777216$/);
 });
 
+test('a metadata string that is not UTF-8 is refused, naming the key', () => {
+  const path = patched((b) => b.writeUInt8(0xff, b.indexOf(Buffer.from('<unk>'))));
+  assertOpenFails(path, InvalidFileError, /metadata key 0 \(tokenizer\.ggml\.tokens\): string is not valid UTF-8/);
+});
+
 test('wrong magic and unsupported versions are refused', () => {
   assertOpenFails(patched((b) => b.write('GGML', 0)), InvalidFileError, /not a GGUF file \(wrong magic/);
   assertOpenFails(patched((b) => b.writeUInt32LE(1, 4)), UnsupportedError, /GGUF version 1 is not supported/);

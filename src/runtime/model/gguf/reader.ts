@@ -2,6 +2,7 @@
 // file handle so a multi-GB model is never read whole just to learn its shape. Every count,
 // length, shape and offset is checked against the file size before anything is allocated for
 // it; tensor bytes are read only when asked for. Layout: ggml's docs/gguf.md.
+import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidFileError, UnsupportedError } from '../../errors';
 import type { GgufMetadata, GgufValue } from './metadata';
@@ -50,6 +51,17 @@ const MIN_VALUE_BYTES: Readonly<Record<ValueType, number>> = {
   [ValueType.UINT32]: 4, [ValueType.INT32]: 4, [ValueType.FLOAT32]: 4, [ValueType.BOOL]: 1,
   [ValueType.STRING]: 8, [ValueType.ARRAY]: 4 + 8, [ValueType.UINT64]: 8, [ValueType.INT64]: 8,
   [ValueType.FLOAT64]: 8,
+};
+
+const NUMERIC_READERS: Partial<Record<ValueType, (w: Buffer, at: number) => number>> = {
+  [ValueType.UINT8]: (w, at) => w.readUInt8(at),
+  [ValueType.INT8]: (w, at) => w.readInt8(at),
+  [ValueType.UINT16]: (w, at) => w.readUInt16LE(at),
+  [ValueType.INT16]: (w, at) => w.readInt16LE(at),
+  [ValueType.UINT32]: (w, at) => w.readUInt32LE(at),
+  [ValueType.INT32]: (w, at) => w.readInt32LE(at),
+  [ValueType.FLOAT32]: (w, at) => w.readFloatLE(at),
+  [ValueType.FLOAT64]: (w, at) => w.readDoubleLE(at),
 };
 
 /** An open GGUF file: its parsed header, and tensor bytes on demand. Close it when done. */
@@ -207,7 +219,6 @@ class HeaderCursor {
   position = 0;
   private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   constructor(
     private readonly fd: number,
@@ -278,11 +289,12 @@ class HeaderCursor {
   string(): string {
     const length = this.count(1, 'string length', MAX_STRING_BYTES);
     const at = this.take(length, 'string');
-    try {
-      return this.decoder.decode(this.window.subarray(at, at + length));
-    } catch {
+    const text = this.window.toString('utf8', at, at + length);
+    // Invalid UTF-8 decodes to U+FFFD; only then is the (slower) exact check needed.
+    if (text.includes('\ufffd') && !isUtf8(this.window.subarray(at, at + length))) {
       throw new InvalidFileError(`${this.context}: string is not valid UTF-8`, this.path);
     }
+    return text;
   }
 
   valueType(): ValueType {
@@ -312,6 +324,15 @@ class HeaderCursor {
       case ValueType.ARRAY: {
         const elementType = this.valueType();
         const n = this.count(MIN_VALUE_BYTES[elementType], 'array length');
+        const numeric = NUMERIC_READERS[elementType];
+        if (numeric) {
+          // Fixed-size elements (token scores and types): one bounds check and read for the lot.
+          const size = MIN_VALUE_BYTES[elementType];
+          const at = this.take(n * size, 'array');
+          const out: number[] = new Array(n);
+          for (let i = 0; i < n; i++) out[i] = numeric(this.window, at + i * size);
+          return out;
+        }
         const out: GgufValue[] = new Array(n);
         for (let i = 0; i < n; i++) out[i] = this.value(elementType);
         return out;
