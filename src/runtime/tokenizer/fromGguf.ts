@@ -68,8 +68,11 @@ export function tokenizerFromGgufMetadata(metadata: GgufMetadata, path: string):
       throw new UnsupportedError(`tokenizer model "${kind}" is not supported (only "llama" and "gpt2")`, path);
   }
 
-  if (addBos && bos === undefined) {
-    throw new InvalidFileError('tokenizer adds a BOS token but tokenizer.ggml.bos_token_id is missing', path);
+  let postProcessor: Record<string, unknown> | null = null;
+  if (addBos) {
+    if (bos === undefined) throw new InvalidFileError('tokenizer adds a BOS token but tokenizer.ggml.bos_token_id is missing', path);
+    // Written for transformers and other readers of the exported tokenizer.json; our Tokenizer adds BOS itself.
+    postProcessor = bosTemplate(tokens[bos]!, bos);
   }
   const tokenizerJson: HfTokenizerJson = {
     version: '1.0',
@@ -77,7 +80,7 @@ export function tokenizerFromGgufMetadata(metadata: GgufMetadata, path: string):
     padding: null,
     added_tokens: addedTokens(tokens, tokenTypes),
     ...pipeline,
-    post_processor: addBos ? bosTemplate(tokens[bos!]!, bos!) : null,
+    post_processor: postProcessor,
     model,
   };
   return { tokenizerJson: tokenizerJson as unknown as Record<string, unknown>, specialTokens: { bos, eos, addBos } };
