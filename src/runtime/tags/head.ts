@@ -38,10 +38,6 @@ export function toTargetUnits(standardized: number, scale: TargetScale): number 
   return standardized * scale.std + scale.mean;
 }
 
-export function standardize(value: number, scale: TargetScale): number {
-  return (value - scale.mean) / scale.std;
-}
-
 /** Mean and population std of training targets; a constant column gets std 1 so it stays finite. */
 export function targetScale(values: ArrayLike<number>): TargetScale {
   const n = values.length;
