@@ -276,6 +276,15 @@ export class Graph {
     return this.node('Slice', [x, starts, ends, this.int64s(axes, 'axes')], {}, [{ dtype: x.dtype, shape: outShape }])[0];
   }
 
+  /** Split along `axis` into parts of the given (number) sizes. */
+  split(x: Value, sizes: readonly number[], axis: number): Value[] {
+    const ax = axis < 0 ? axis + x.shape.length : axis;
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (typeof x.shape[ax] === 'number' && x.shape[ax] !== total) throw new ShapeMismatchError(`Split sizes [${sizes}] do not add up to dim ${x.shape[ax]} of [${x.shape}]`);
+    const types = sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === ax ? n : d)) }));
+    return this.node('Split', [x, this.int64s(sizes, 'split')], { axis }, types);
+  }
+
   gather(data: Value, indices: Value, axis = 0): Value {
     const ax = axis < 0 ? axis + data.shape.length : axis;
     const shape = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];

@@ -15,7 +15,8 @@
  * Positions come from the mask (cumulative sum - 1), so a left-padded row numbers its real
  * tokens from 0. GQA never materializes repeated KV heads: queries are grouped as
  * [batch, kvHeads, groups, seq, headDim] and MatMul broadcasts K/V over the group axis.
- * Projection weights are stored pre-transposed ([in, out]) so every linear layer is one MatMul.
+ * Projection weights are stored pre-transposed ([in, out]) so every linear layer is one MatMul;
+ * q/k/v and gate/up are packed side by side, so each group is one MatMul and a Split.
  */
 import type { LlamaConfig, WeightMap } from '../model/description';
 import { InvalidFileError } from '../errors';
@@ -119,7 +120,7 @@ function decoderLayer(g: Graph, config: LlamaConfig, w: Weights, layer: number, 
   const p = `model.layers.${layer}`;
   const attn = attention(g, config, w, layer, rmsNorm(g, x, w.vector(`${p}.input_layernorm.weight`), config.rmsNormEps), rotary, maskBias, past);
   const h = g.add(x, attn);
-  return g.add(h, mlp(g, w, p, rmsNorm(g, h, w.vector(`${p}.post_attention_layernorm.weight`), config.rmsNormEps)));
+  return g.add(h, mlp(g, config, w, p, rmsNorm(g, h, w.vector(`${p}.post_attention_layernorm.weight`), config.rmsNormEps)));
 }
 
 /** x / sqrt(mean(x^2) + eps) * weight, in the pattern onnxruntime fuses into one kernel. */
@@ -141,16 +142,17 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   const p = `model.layers.${layer}.self_attn`;
   const { numHeads, numKvHeads, headDim } = config;
   const groups = numHeads / numKvHeads;
-  const project = (name: string) => {
-    const y = g.matMul(x, w.linear(`${p}.${name}.weight`));
-    return config.attentionBias ? g.add(y, w.vector(`${p}.${name}.bias`)) : y;
-  };
+  // q, k and v in one MatMul over the packed weight [hidden, (heads + 2 kvHeads) * headDim].
+  const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.${n}`);
+  let qkv = g.matMul(x, w.packedLinear(names.map((n) => `${n}.weight`)));
+  if (config.attentionBias) qkv = g.add(qkv, w.packedVector(names.map((n) => `${n}.bias`)));
+  const [qFlat, kFlat, vFlat] = g.split(qkv, [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim], -1);
   // [batch, seq, heads*headDim] -> [batch, heads, seq, headDim]
   const heads = (y: Value, n: number) => g.transpose(g.reshape(y, ['batch', 'seq', n, headDim]), [0, 2, 1, 3]);
 
-  const q = applyRotary(g, heads(project('q_proj'), numHeads), rotary, headDim);
-  let k = applyRotary(g, heads(project('k_proj'), numKvHeads), rotary, headDim);
-  let v = heads(project('v_proj'), numKvHeads);
+  const q = applyRotary(g, heads(qFlat, numHeads), rotary, headDim);
+  let k = applyRotary(g, heads(kFlat, numKvHeads), rotary, headDim);
+  let v = heads(vFlat, numKvHeads);
   if (past) {
     k = g.output(g.concat([past.key, k], 2), presentKeyName(layer));
     v = g.output(g.concat([past.value, v], 2), presentValueName(layer));
@@ -165,10 +167,10 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   return g.matMul(merged, w.linear(`${p}.o_proj.weight`));
 }
 
-/** SwiGLU: down(silu(gate(x)) * up(x)). */
-function mlp(g: Graph, w: Weights, prefix: string, x: Value): Value {
-  const gate = g.matMul(x, w.linear(`${prefix}.mlp.gate_proj.weight`));
-  const up = g.matMul(x, w.linear(`${prefix}.mlp.up_proj.weight`));
+/** SwiGLU: down(silu(gate(x)) * up(x)), gate and up in one MatMul over the packed weight. */
+function mlp(g: Graph, config: LlamaConfig, w: Weights, prefix: string, x: Value): Value {
+  const gateUp = g.matMul(x, w.packedLinear([`${prefix}.mlp.gate_proj.weight`, `${prefix}.mlp.up_proj.weight`]));
+  const [gate, up] = g.split(gateUp, [config.intermediateSize, config.intermediateSize], -1);
   return g.matMul(g.mul(g.mul(gate, g.sigmoid(gate)), up), w.linear(`${prefix}.mlp.down_proj.weight`));
 }
 
@@ -192,15 +194,37 @@ class Weights {
 
   /** A [out, in] projection as a pre-transposed [in, out] initializer, so x @ W^T is one MatMul. */
   linear(name: string): Value {
-    const t = this.get(name);
-    const [rows, cols] = t.shape;
-    return this.g.initializer(`${name}.T`, 'float32', [cols, rows], transpose2d(t.data, rows, cols));
+    return this.packedLinear([name]);
+  }
+
+  /** Several [out_i, in] projections of the same input, transposed side by side: [in, sum out_i]. */
+  packedLinear(names: readonly string[]): Value {
+    const tensors = names.map((n) => this.get(n));
+    const inputs = tensors[0].shape[1];
+    const outputs = tensors.reduce((n, t) => n + t.shape[0], 0);
+    const packed = new Float32Array(inputs * outputs);
+    let column = 0;
+    for (const t of tensors) {
+      transposeInto(t.data, t.shape[0], inputs, packed, outputs, column);
+      column += t.shape[0];
+    }
+    return this.g.initializer(names.length === 1 ? `${names[0]}.T` : `${names.join('+')}.T`, 'float32', [inputs, outputs], packed);
+  }
+
+  packedVector(names: readonly string[]): Value {
+    const parts = names.map((n) => this.get(n).data);
+    const packed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (packed.set(p, at), at + p.length), 0);
+    return this.g.initializer(names.join('+'), 'float32', [packed.length], packed);
   }
 }
 
-/** Transpose in cache-sized tiles: a plain row loop writes with a stride and is several times slower on large weights. */
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+/**
+ * Writes the transpose of `data` [rows, cols] into columns `column..column+rows` of `out`
+ * [cols, outCols], in cache-sized tiles: a plain row loop writes with a stride and is several
+ * times slower on large weights.
+ */
+function transposeInto(data: Float32Array, rows: number, cols: number, out: Float32Array, outCols: number, column: number): void {
   const TILE = 64;
   for (let r0 = 0; r0 < rows; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, rows);
@@ -208,9 +232,8 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
       const c1 = Math.min(c0 + TILE, cols);
       for (let r = r0; r < r1; r++) {
         const base = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = data[base + c];
+        for (let c = c0; c < c1; c++) out[c * outCols + column + r] = data[base + c];
       }
     }
   }
-  return out;
 }
