@@ -3,26 +3,9 @@
 // transformers as safetensors), and a Q8_0 file close to its F32 original.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { dataPath } from '../helpers/data';
 import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
-import type { F32Tensor } from '../../src/runtime/model/description';
-
-/** The float32 tensors of a safetensors file (JSON header, then raw little-endian data). */
-function readF32Safetensors(path: string): Map<string, F32Tensor> {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.toString('utf8', 8, 8 + headerLength)) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const tensors = new Map<string, F32Tensor>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    assert.equal(entry.dtype, 'F32', name);
-    const [begin, end] = entry.data_offsets;
-    const copy = bytes.buffer.slice(bytes.byteOffset + 8 + headerLength + begin, bytes.byteOffset + 8 + headerLength + end);
-    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy) });
-  }
-  return tensors;
-}
+import { readSafetensors } from '../../src/runtime/model/safetensors/read';
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -55,7 +38,7 @@ test('stories260K.gguf: config from metadata', async () => {
 
 test('tiny-bpe-llama.gguf: every weight equals the transformers safetensors copy after q/k un-permutation', async () => {
   const gguf = await loadGgufModel(dataPath('models', 'tiny-bpe-llama.gguf'));
-  const hf = readF32Safetensors(dataPath('models', 'tiny-bpe-llama-hf', 'model.safetensors'));
+  const hf = (await readSafetensors(dataPath('models', 'tiny-bpe-llama-hf', 'model.safetensors'))).tensors;
   assert.deepEqual([...gguf.weights.keys()].sort(), [...hf.keys()].sort());
   for (const [name, expected] of hf) {
     const actual = gguf.weights.get(name)!;
