@@ -144,6 +144,18 @@ test('sharded repos fetch the index and every shard it names', async (t) => {
   for (const [name, tensor] of model.weights) assert.deepEqual(loaded.weights.get(name)!.data, tensor.data, name);
 });
 
+test('aborting mid-download stops it and leaves no partial file', async (t) => {
+  const server = await serve(t, { '/m.gguf': stories() });
+  const cacheDir = tempDir(t);
+  const controller = new AbortController();
+  await assert.rejects(
+    new HttpModelFetcher().fetch({ kind: 'url', url: `${server.base}/m.gguf` }, cacheDir, () => controller.abort(), controller.signal),
+    { name: 'AbortError' },
+  );
+  const cached = readdirSync(cacheDir, { recursive: true }).map(String);
+  assert.ok(!cached.some((f) => f.endsWith('.gguf') || f.includes('.tmp-')), cached.join(', '));
+});
+
 test('an unreachable server is a one-line "offline or unreachable" DownloadError', async (t) => {
   const port = await refusedPort();
   const url = `http://127.0.0.1:${port}/model.gguf`;
