@@ -12,6 +12,9 @@ const WORD = /\b[A-Za-z]{2,}\b/g;
 
 /** How many lines above a SMILES cue may sit (opening a list of SMILES), and around a protein cue. */
 const SMILES_CUE_LINES_ABOVE = 20;
+/** Lines whose verdicts an edit of one line can change: one above (protein cues), and down to the end of a list it may open. */
+export const CONTEXT_LINES_ABOVE = 1;
+export const CONTEXT_LINES_BELOW = SMILES_CUE_LINES_ABOVE;
 /** How many characters before a candidate a SMILES cue may end. */
 const SMILES_CUE_REACH = 48;
 const PROTEIN_CUE_LINES_AROUND = 1;

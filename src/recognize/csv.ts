@@ -2,7 +2,9 @@
 // header, one whose sampled cells are nearly all SMILES or sequences) is judged cell by cell
 // with table thresholds; other cells are scanned like any text. The parser is written here,
 // not taken from a library, because the scanner needs each cell's offsets in the source
-// text, and quoted cells (RFC 4180, "" escapes) must map back to them.
+// text, and quoted cells ("" escapes) must map back to them. Unlike RFC 4180, a quoted cell
+// ends at the end of its line: a stray quote then spoils one row, not the rest of the file,
+// and every row can be rescanned on its own after an edit.
 import { judgeCell, roleFromHeader, type ColumnRole } from './cells';
 import { smilesShape } from './smilesSyntax';
 import type { Hit, ScanEnv } from './hits';
@@ -32,7 +34,7 @@ export function parseRow(text: string, pos: number, delimiter: number): Row {
     if (text.charCodeAt(pos) === QUOTE) {
       start = ++pos;
       for (;;) {
-        if (pos >= n) {
+        if (pos >= n || text.charCodeAt(pos) === LF || text.charCodeAt(pos) === CR) {
           end = pos;
           break;
         }
@@ -67,6 +69,8 @@ export function parseRow(text: string, pos: number, delimiter: number): Row {
 }
 
 export interface TableLayout {
+  /** Same key, same reading of every row. */
+  readonly key: string;
   readonly delimiter: number;
   readonly roles: readonly ColumnRole[];
   /** True when line 0 is a header row (not scanned). */
@@ -79,8 +83,9 @@ const INFER_SHARE = 0.8;
 export function tableLayout(env: ScanEnv, delimiter: number): TableLayout {
   const header = parseRow(env.text, 0, delimiter);
   const named = header.cells.map((c) => roleFromHeader(env.text.slice(c.start, c.end)));
-  if (named.some((r) => r !== 'other')) return { delimiter, roles: named, hasHeader: true };
-  return { delimiter, roles: inferRoles(env, delimiter, header.cells.length), hasHeader: false };
+  const hasHeader = named.some((r) => r !== 'other');
+  const roles = hasHeader ? named : inferRoles(env, delimiter, header.cells.length);
+  return { key: `${hasHeader}:${roles.join(',')}`, delimiter, roles, hasHeader };
 }
 
 /** With no telling header, a column whose sampled cells are nearly all one kind takes that role. */

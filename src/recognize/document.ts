@@ -14,6 +14,8 @@ export interface TextChange {
 export class RecognizedDocument {
   private scanner: TextScanner;
   private current: Entity[];
+  /** The lines [first, last] the last change rescanned (current numbering). */
+  lastRescan: [number, number] = [0, 0];
 
   constructor(text: string, readonly format: TextFormat, private readonly judge: SmilesJudge) {
     this.scanner = new TextScanner(text, format, judge);
@@ -49,8 +51,16 @@ export class RecognizedDocument {
       if (e.range.end.line < firstLine) kept.push(e);
       else if (e.range.start.line > oldLastLine) kept.push(shift(e, delta));
     }
+    if (this.scanner.layoutKey !== old.layoutKey) {
+      // The table's columns changed role: every row reads differently.
+      const { entities, lastLine } = this.rescan(0, this.scanner.lineCount - 1);
+      this.current = entities;
+      this.lastRescan = [0, lastLine];
+      return;
+    }
     const [from, to] = this.scanner.rescanSpan(firstLine, newLastLine);
     const { entities, lastLine } = this.rescan(from, to);
+    this.lastRescan = [from, lastLine];
     const outside = kept.filter((e) => e.range.end.line < from || e.range.start.line > lastLine);
     this.current = [...outside, ...entities].sort(byStart);
   }

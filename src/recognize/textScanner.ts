@@ -1,7 +1,7 @@
 // Scans one text of a known format, a range of lines at a time: the unit both a full scan
 // (in chunks, so a big file never blocks for long) and an incremental rescan are made of.
 import { LineIndex } from './lineIndex';
-import { LineContext } from './context';
+import { CONTEXT_LINES_ABOVE, CONTEXT_LINES_BELOW, LineContext } from './context';
 import { MaskCursor, maskedSpans } from './masks';
 import { scanSmilesRuns } from './smilesCandidates';
 import { scanProteinWords } from './proteinCandidates';
@@ -29,6 +29,11 @@ export class TextScanner {
     const lines = new LineIndex(text);
     this.env = { text, lines, context: new LineContext(text, lines), judge };
     if (format === 'csv' || format === 'tsv') this.layout = tableLayout(this.env, format === 'tsv' ? TAB : COMMA);
+  }
+
+  /** Changes when an edit changes how the rows of a table are read (header roles, or roles inferred from sampled rows). */
+  get layoutKey(): string {
+    return this.layout?.key ?? '';
   }
 
   get lineCount(): number {
@@ -83,20 +88,19 @@ export class TextScanner {
   /** The lines to rescan after lines [fromLine, toLine] (current numbering) changed. */
   rescanSpan(fromLine: number, toLine: number): [number, number] {
     const last = this.lineCount - 1;
+    if (this.format === 'smi') return [fromLine, toLine];
+    // Cue lines reach the verdicts of their neighbours.
+    const from = Math.max(0, fromLine - CONTEXT_LINES_ABOVE);
+    const to = Math.min(last, toLine + CONTEXT_LINES_BELOW);
     switch (this.format) {
       case 'csv':
       case 'tsv':
-        // The header decides every column's role.
-        return fromLine === 0 ? [0, last] : [fromLine, toLine];
-      case 'smi':
-        return [fromLine, toLine];
+        return [from, to];
       case 'sdf':
-        return [this.walk(fromLine, -1, (t) => !t.startsWith('$$$$')), this.walk(toLine, 1, (t) => !t.startsWith('$$$$'))];
+        return [this.walk(from, -1, (t) => !t.startsWith('$$$$')), this.walk(to, 1, (t) => !t.startsWith('$$$$'))];
       case 'text':
       case 'fasta': {
-        // Cues reach one line down for proteins and three for SMILES; a record is rescanned whole.
-        const from = Math.max(0, fromLine - 1);
-        const to = Math.min(last, toLine + 3);
+        // A record is rescanned whole.
         const isSequence = (t: string) => SEQUENCE_LINE.test(t.trimEnd());
         let up = this.walk(from, -1, isSequence);
         if (up > 0 && this.env.context.lineText(up - 1).startsWith('>')) up--;
