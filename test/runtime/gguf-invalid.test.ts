@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { dataPath } from '../helpers/data';
 import { GgufFile } from '../../src/runtime/model/gguf/reader';
 import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
-import { InvalidFileError, UnsupportedError } from '../../src/runtime/errors';
+import { InvalidFileError, UnsupportedError, UsageError } from '../../src/runtime/errors';
 
 const original = readFileSync(dataPath('models', 'stories260K.gguf'));
 const dir = mkdtempSync(join(tmpdir(), 'gguf-invalid-'));
@@ -37,7 +37,7 @@ function tensorInfoFields(b: Buffer, name: string) {
   return { dimsAt, typeAt: dimsAt + 8 * nDims, offsetAt: dimsAt + 8 * nDims + 4 };
 }
 
-function assertOpenFails(path: string, errorClass: typeof InvalidFileError, pattern: RegExp): void {
+function assertOpenFails(path: string, errorClass: typeof InvalidFileError | typeof UsageError, pattern: RegExp): void {
   assert.throws(
     () => GgufFile.open(path),
     (err: unknown) => {
@@ -128,4 +128,8 @@ test('metadata that contradicts the tensors fails at load with the key or tensor
   await assert.rejects(loadGgufModel(wrongHeads), (err: unknown) => err instanceof InvalidFileError && /k_proj\.weight has shape \[32, 64\], expected \[64, 64\]/.test((err as Error).message));
   const noArch = patched((b) => b.write('xxxxxxx.architecture', b.indexOf(Buffer.from('general.architecture'))));
   await assert.rejects(loadGgufModel(noArch), (err: unknown) => err instanceof InvalidFileError && /metadata general\.architecture must be a string, got missing/.test((err as Error).message));
+});
+
+test('a file that cannot be opened is a usage error naming it', () => {
+  assertOpenFails(join(dir, 'missing.gguf'), UsageError, /cannot open the model file \(ENOENT\)$/);
 });

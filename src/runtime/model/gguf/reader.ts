@@ -4,7 +4,7 @@
 // it; tensor bytes are read only when asked for. Layout: ggml's docs/gguf.md.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InvalidFileError, UnsupportedError } from '../../errors';
+import { InvalidFileError, UnsupportedError, UsageError } from '../../errors';
 import type { GgufMetadata, GgufValue } from './metadata';
 import { ggmlTypeLayout, unsupportedTypeReason, type GgmlTypeLayout } from './tensorTypes';
 
@@ -72,7 +72,12 @@ export class GgufFile {
   ) {}
 
   static open(path: string): GgufFile {
-    const fd = openSync(path, 'r');
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw new UsageError(`cannot open the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
+    }
     try {
       return new GgufFile(fd, parseHeader(fd, path));
     } catch (err) {
