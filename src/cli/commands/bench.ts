@@ -100,11 +100,13 @@ async function benchForward(model: LoadedModel, batch: number, seq: number, logi
   await session.forward(embeds, [batch, seq], mask); // warm-up: first run allocates and plans
   const times: number[] = [];
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   while (times.length < 3 || (performance.now() - start < minSeconds * 1000 && times.length < 100)) {
     const t = performance.now();
     await session.forward(embeds, [batch, seq], mask);
     times.push(performance.now() - t);
   }
+  const cpuMs = cpuMilliseconds(process.cpuUsage(cpuStart)) / times.length;
   const ms = median(times);
   const flops = decoderForwardFlops(model.config, { batch, seq, past: 0, logitPositions: logits === 'all' ? seq : logits === 'last' ? 1 : 0 });
   return {
@@ -115,6 +117,7 @@ async function benchForward(model: LoadedModel, batch: number, seq: number, logi
     tokens_per_s: round((batch * seq * 1000) / ms),
     ms_per_step: round(ms),
     gflops: round(flops / ms / 1e6),
+    cpu_ms_per_step: round(cpuMs),
     runs: times.length,
     compile_ms: round(compileMs),
   };
@@ -140,7 +143,9 @@ async function benchGenerate(model: LoadedModel, batch: number, seq: number, new
     return { promptMs, decodeMs: performance.now() - t1 };
   };
   await run(); // warm-up
+  const cpuStart = process.cpuUsage();
   const { promptMs, decodeMs } = await run();
+  const cpuMs = cpuMilliseconds(process.cpuUsage(cpuStart));
   const stepMs = decodeMs / newTokens;
   let flops = 0;
   for (let i = 0; i < newTokens; i++) flops += decoderForwardFlops(model.config, { batch, seq: 1, past: seq + i, logitPositions: 1 });
@@ -153,6 +158,7 @@ async function benchGenerate(model: LoadedModel, batch: number, seq: number, new
     ms_per_step: round(stepMs),
     prompt_ms: round(promptMs),
     gflops: round(flops / decodeMs / 1e6),
+    cpu_ms_per_run: round(cpuMs),
     compile_ms: round(compileMs),
   };
 }
@@ -173,6 +179,11 @@ async function benchMatMul(n: number): Promise<BenchResult> {
   }
   const ms = median(times);
   return { mode: 'matmul', provider, size: n, ms_per_step: round(ms), gflops: round((2 * n ** 3) / ms / 1e6) };
+}
+
+/** CPU time of this process (all threads), which a busy shared machine inflates far less than wall time. */
+function cpuMilliseconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
 
 function median(xs: number[]): number {

@@ -154,8 +154,8 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   let k = applyRotary(g, heads(kFlat, numKvHeads), rotary, headDim);
   let v = heads(vFlat, numKvHeads);
   if (past) {
-    k = g.output(g.concat([past.key, k], 2), presentKeyName(layer));
-    v = g.output(g.concat([past.value, v], 2), presentValueName(layer));
+    k = g.output(appendToCache(g, past.key, k, presentKeyName(layer)));
+    v = g.output(appendToCache(g, past.value, v, presentValueName(layer)));
   }
 
   // Group query heads by the KV head they share: [batch, kvHeads, groups, seq, headDim].
@@ -165,6 +165,12 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   const context = g.matMul(g.softmax(scores, -1), g.unsqueeze(v, [2]));
   const merged = g.reshape(g.transpose(context, [0, 3, 1, 2, 4]), ['batch', 'seq', numHeads * headDim]);
   return g.matMul(merged, w.linear(`${p}.o_proj.weight`));
+}
+
+/** Concat along the positions axis, made under the output's own name so no Identity copies the cache. */
+function appendToCache(g: Graph, past: Value, current: Value, name: string): Value {
+  const shape = [past.shape[0], past.shape[1], `${past.shape[2]}+${current.shape[2]}`, past.shape[3]];
+  return g.node('Concat', [past, current], { axis: 2 }, [{ dtype: current.dtype, shape }], name)[0];
 }
 
 /** SwiGLU: down(silu(gate(x)) * up(x)), gate and up in one MatMul over the packed weight. */
