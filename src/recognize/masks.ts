@@ -1,5 +1,6 @@
 // Spans that look like molecules or sequences piecewise but are something else: URLs,
 // InChI strings and keys, UUIDs, hashes, base64 blobs. Nothing inside them is reported.
+import type { LineIndex } from './lineIndex';
 
 const PATTERNS: readonly RegExp[] = [
   /\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.)[^\s"'<>`]+/gi,
@@ -29,15 +30,23 @@ export function maskedSpans(text: string, from: number, to: number): Array<[numb
   return merged;
 }
 
-/** Answers "is this candidate masked?" for candidates visited in increasing offset order. */
-export class MaskCursor {
-  private next = 0;
+/**
+ * Answers "is this candidate masked?" for candidates that lie within one line. Spans never
+ * cross lines either, so masks are computed per line, and only for lines where a candidate
+ * got this far: most lines never need the regular expressions at all.
+ */
+export class LineMasks {
+  private line = -1;
+  private spans: Array<[number, number]> = [];
 
-  constructor(private readonly spans: ReadonlyArray<[number, number]>) {}
+  constructor(private readonly text: string, private readonly lines: LineIndex) {}
 
   overlaps(start: number, end: number): boolean {
-    while (this.next < this.spans.length && this.spans[this.next][1] <= start) this.next++;
-    const span = this.spans[this.next];
-    return span !== undefined && span[0] < end;
+    const line = this.lines.lineOf(start);
+    if (line !== this.line) {
+      this.line = line;
+      this.spans = maskedSpans(this.text, this.lines.lineStart(line), this.lines.lineEnd(line));
+    }
+    return this.spans.some(([s, e]) => s < end && e > start);
   }
 }

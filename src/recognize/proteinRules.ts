@@ -15,16 +15,24 @@ const UNCUED_MIN = 30;
 const CUED_MIN = 8;
 const TABLE_MIN = 5;
 
+const NUCLEOTIDE_CORE = new Uint8Array(128);
+for (const c of 'ACGTUN') NUCLEOTIDE_CORE[c.charCodeAt(0)] = 1;
+
 export function isNucleotide(seq: string): boolean {
   let acgtu = 0;
-  for (let i = 0; i < seq.length; i++) if ('ACGTUN'.includes(seq[i])) acgtu++;
+  for (let i = 0; i < seq.length; i++) acgtu += NUCLEOTIDE_CORE[seq.charCodeAt(i) & 127];
   if (acgtu >= 0.9 * seq.length) return true;
   // Degenerate primers (R, Y, S, W...) stay within the IUPAC nucleotide codes.
   return NUCLEOTIDE_IUPAC.test(seq) && acgtu >= 0.7 * seq.length;
 }
 
+/** Distinct letters of an upper-case string. */
 function distinctLetters(seq: string): number {
-  return new Set(seq).size;
+  let seen = 0;
+  for (let i = 0; i < seq.length; i++) seen |= 1 << (seq.charCodeAt(i) - 65);
+  let n = 0;
+  for (; seen; seen &= seen - 1) n++;
+  return n;
 }
 
 /** seq is upper-case here; FASTA records and table cells are upper-cased by the caller. */

@@ -3,7 +3,7 @@
 import { smilesShape } from './smilesSyntax';
 import { acceptSmiles, type SmilesContext } from './smilesRules';
 import { isQuoted } from './context';
-import type { MaskCursor } from './masks';
+import type { LineMasks } from './masks';
 import type { Hit, ScanEnv } from './hits';
 
 // Inside a run: letters, digits, '_' (so identifiers stay whole and fail), and SMILES punctuation.
@@ -16,7 +16,7 @@ const CLOSE_BRACKET = 93;
 const ATOM_LETTER = /[BCNOPSFIcnosp]/;
 
 /** Appends accepted SMILES in text[from, to) to hits. */
-export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: MaskCursor, hits: Hit[]): void {
+export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: LineMasks, hits: Hit[]): void {
   const { text } = env;
   let i = from;
   while (i < to) {
@@ -40,7 +40,7 @@ export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: Ma
   }
 }
 
-function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: MaskCursor, hits: Hit[]): void {
+function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: LineMasks, hits: Hit[]): void {
   const { text } = env;
   let [start, end] = trim(text, runStart, runEnd);
   if (end - start < 1) return;

@@ -2,7 +2,7 @@
 // (in chunks, so a big file never blocks for long) and an incremental rescan are made of.
 import { LineIndex } from './lineIndex';
 import { CONTEXT_LINES_ABOVE, CONTEXT_LINES_BELOW, LineContext } from './context';
-import { MaskCursor, maskedSpans } from './masks';
+import { LineMasks } from './masks';
 import { scanSmilesRuns } from './smilesCandidates';
 import { scanProteinWords } from './proteinCandidates';
 import { findFastaRecords } from './fasta';
@@ -24,10 +24,12 @@ const SEQUENCE_LINE = /^[A-Za-z]+\*?$/;
 export class TextScanner {
   readonly env: ScanEnv;
   private readonly layout?: TableLayout;
+  private readonly masks: LineMasks;
 
   constructor(readonly text: string, readonly format: TextFormat, judge: SmilesJudge) {
     const lines = new LineIndex(text);
     this.env = { text, lines, context: new LineContext(text, lines), judge };
+    this.masks = new LineMasks(text, lines);
     if (format === 'csv' || format === 'tsv') this.layout = tableLayout(this.env, format === 'tsv' ? TAB : COMMA);
   }
 
@@ -126,10 +128,9 @@ export class TextScanner {
   }
 
   private scanProse(start: number, end: number, hits: Hit[]): void {
-    const masks = maskedSpans(this.text, start, end);
     const smiles: Hit[] = [];
-    scanSmilesRuns(this.env, start, end, new MaskCursor(masks), smiles);
-    scanProteinWords(this.env, start, end, new MaskCursor(masks), smiles, hits);
+    scanSmilesRuns(this.env, start, end, this.masks, smiles);
+    scanProteinWords(this.env, start, end, this.masks, smiles, hits);
     for (const h of smiles) hits.push(h);
   }
 }
