@@ -66,9 +66,13 @@ opCase('Div with broadcasting', (g, input) => {
   const b = input('b', [3], [3], 0.5, 2);
   return { y: g.div(a, b), yDims: [2, 3], wrt: [a, b] };
 });
-opCase('Pow by a constant exponent', (g, input) => {
+opCase('Pow by the constant 2 (the square RMSNorm takes)', (g, input) => {
   const a = input('a', [2, 3], [2, 3]);
   return { y: g.pow(a, c(g, 2)), yDims: [2, 3], wrt: [a] };
+});
+opCase('Pow by another constant exponent', (g, input) => {
+  const a = input('a', [2, 3], [2, 3], 0.5, 2);
+  return { y: g.pow(a, c(g, -1.5)), yDims: [2, 3], wrt: [a] };
 });
 opCase('Pow of two inputs', (g, input) => {
   const a = input('a', [2, 3], [2, 3], 0.5, 2);
