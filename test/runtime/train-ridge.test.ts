@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { designMatrix, fitRidgePath, fitRidgeValidated, predictRidge } from '../../src/runtime/train/ridge';
+import { designMatrix, fitRidgePath, fitRidgeValidated, predictRidge, ridgeAsLinear } from '../../src/runtime/train/ridge';
 import { SeededRng } from '../../src/runtime/train/rng';
 
 function synthetic(n: number, d: number, seed: number, noise: number) {
@@ -59,4 +59,16 @@ test('a constant feature gets no weight and does not break the solve', () => {
   const [m] = fitRidgePath(designMatrix(rows), [2, 4, 6, 8], [1e-9]);
   assert.equal(m.weights[1], 0);
   assert.ok(Math.abs(predictRidge(m, designMatrix([[5, 7]]))[0] - 10) < 1e-6);
+});
+
+test('ridgeAsLinear gives the same predictions on raw features', () => {
+  const { X, y } = synthetic(30, 5, 6, 0.3);
+  const [m] = fitRidgePath(X, y, [2]);
+  const { weights, intercept } = ridgeAsLinear(m);
+  const pred = predictRidge(m, X);
+  for (let i = 0; i < X.rows; i++) {
+    let t = intercept;
+    for (let j = 0; j < X.cols; j++) t += weights[j] * X.data[i * X.cols + j];
+    assert.ok(Math.abs(t - pred[i]) < 1e-9);
+  }
 });

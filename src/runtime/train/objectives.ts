@@ -90,6 +90,22 @@ export interface RegressionSetup {
   readonly evalBatch: number;
 }
 
+/** The hidden state at each example's read position, in the order of `indices`. */
+export async function readHidden(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number): Promise<Float32Array[]> {
+  const out: Float32Array[] = new Array(indices.length);
+  const position = new Map(indices.map((ex, k) => [ex, k]));
+  for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
+    const b = examples.batch(batch);
+    const hidden = await backend.hidden(b);
+    const h = b.hiddenSize;
+    batch.forEach((ex, r) => {
+      const at = (r * b.seqLength + b.rows[r].readPosition) * h;
+      out[position.get(ex)!] = hidden.slice(at, at + h);
+    });
+  }
+  return out;
+}
+
 /** The head's standardized predictions for `indices`, in that order. */
 export async function predictStandardized(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number): Promise<Float64Array> {
   const out = new Float64Array(indices.length);

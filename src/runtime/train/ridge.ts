@@ -162,3 +162,11 @@ export function fitRidgeValidated(
   }
   return best!;
 }
+
+/** The same model as plain weights and intercept on the raw (unstandardized) features. */
+export function ridgeAsLinear(model: RidgeModel): { weights: Float64Array; intercept: number } {
+  const weights = Float64Array.from(model.weights, (w, j) => w * model.featureInvStd[j]);
+  let intercept = model.intercept;
+  for (let j = 0; j < weights.length; j++) intercept -= weights[j] * model.featureMean[j];
+  return { weights, intercept };
+}

@@ -22,15 +22,18 @@ import type { TrainBackend } from './backend';
 import { hiddenFeatures, meanBaseline, ridgeBaseline, structureFeatures } from './baselines';
 import { checkpointFolderFor } from './checkpoint';
 import { regressionMetrics, type RegressionMetrics } from './metrics';
+import { designMatrix, fitRidgeValidated, ridgeAsLinear } from './ridge';
 import {
-  headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized,
+  headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized, readHidden,
   regressionObjective, tagParameter, templateExamples, type ExpandedExamples,
 } from './objectives';
 import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
 
 export const DEFAULT_P = 10;
-export const DEFAULT_LR = 1e-3;
+export const DEFAULT_LR = 3e-3;
+/** Training rows the head's warm start is fitted on. */
+const WARM_START_ROWS = 512;
 export const DEFAULT_BATCH = 32;
 export const DEFAULT_MICRO_BATCH = 8;
 export const DEFAULT_SPLIT_FRACTION = 0.1;
@@ -207,6 +210,22 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     params.set(headBiasParameter(options.functionTag!), head.bias);
   }
 
+  if (stage !== 'domain' && !setup.head && !options.resume && !options.evaluateOnly) {
+    // Warm start (linear probe, then tune): the head begins as the ridge fit of the targets on
+    // the tagged hidden states, so training starts from a sensible readout instead of
+    // spending its first steps finding the targets' scale.
+    say('fitting the head to the tagged hidden states (ridge warm start)');
+    const rows = split.train.slice(0, WARM_START_ROWS);
+    const valid = split.valid.length > 0 ? split.valid : rows;
+    const fit = fitRidgeValidated(
+      designMatrix(await readHidden(backend, examples, rows, evalBatch)), rows.map((i) => targets![i]),
+      designMatrix(await readHidden(backend, examples, valid, evalBatch)), valid.map((i) => targets![i]),
+    );
+    const linear = ridgeAsLinear(fit);
+    head!.weight.set(linear.weights);
+    head!.bias[0] = linear.intercept;
+  }
+
   const nBatchesPerEpoch = Math.max(1, Math.ceil(split.train.length / batchSize));
   const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? 10) * nBatchesPerEpoch);
   const objective =
@@ -235,7 +254,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   let result: TrainResult = { steps: 0, stoppedBy: 'steps', bestStep: 0, history: [], examplesSeen: 0 };
   if (steps > 0) {
     say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
-    const evalEvery = options.evalEvery ?? Math.max(1, Math.min(nBatchesPerEpoch, Math.floor(steps / 20)));
+    const evalEvery = options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10)));
     result = await trainParameters(params, objective, {
       lr: options.lr ?? DEFAULT_LR, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 4,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),

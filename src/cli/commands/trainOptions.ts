@@ -1,0 +1,88 @@
+// Flags shared by `tagllm train` and `tagllm eval`, turned into the library's StageOptions.
+import type { OptionSpec, ParsedArgs } from '../command';
+import { CliUsageError, numberOption, requiredOption, stringOption } from '../command';
+import { inputKindOfDomain } from '../../runtime/data/examples';
+import type { LoadedModel } from '../../runtime/model/description';
+import { parseTagName, type TagName } from '../../runtime/tags/name';
+import type { TrainBackend } from '../../runtime/train/backend';
+import type { StageOptions } from '../../runtime/train/stages';
+import type { Stage } from '../../runtime/train/task';
+
+export const sharedTrainOptions: OptionSpec = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  tag: { type: 'string' },
+  domain: { type: 'string' },
+  'input-column': { type: 'string' },
+  inputs: { type: 'string' },
+  label: { type: 'string' },
+  tags: { type: 'string' },
+  split: { type: 'string' },
+  'valid-fold': { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  limit: { type: 'string' },
+  'max-length': { type: 'string' },
+};
+
+export const sharedTrainHelp = [
+  '  --model PATH          a GGUF file or a Hugging Face folder (default: $TAGLLM_MODEL)',
+  '  --data FILE           .csv/.tsv (header row), .smi, .fasta, .sdf, or one item per line',
+  '  --domain TAGS         domain tag per input, comma-separated (default <SMILES>)',
+  '  --input-column NAME   the input column (default: smiles, sequence or text, by domain)',
+  '  --inputs A,B          several input columns (stage cross), one per --domain tag',
+  '  --label COLUMN|NAME   a numeric column, or computed: qed, logp, tpsa, mw (SMILES);',
+  '                        gravy, instability, pi, mw, aromaticity, charge (proteins)',
+  '  --tags BUNDLES        tag bundles to start from (comma-separated)',
+  '  --split COL|FRACTION  a split column (train/valid/test; Davis folds), or the test and',
+  '                        validation fraction of a seeded random split (default 0.1)',
+  '  --valid-fold NAME     with a fold column: the fold that validates (e.g. train4)',
+  '  --seed N              seed for the split and the example order (default 0)',
+  '  --batch N             effective batch size (default 32)',
+  '  --limit N             use only the first N usable rows',
+  '  --max-length N        cut inputs to N characters (default 512)',
+];
+
+function list(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const DEFAULT_COLUMN: Record<string, string> = { smiles: 'smiles', protein: 'sequence', text: 'text' };
+
+export function modelPathOf(args: ParsedArgs): string {
+  const path = stringOption(args, 'model') ?? process.env.TAGLLM_MODEL;
+  if (!path) throw new CliUsageError('missing --model (or set TAGLLM_MODEL)');
+  return path;
+}
+
+export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedModel, backend: TrainBackend): StageOptions {
+  const tagFlag = stringOption(args, 'tag');
+  const domainList = list(stringOption(args, 'domain'));
+  const domains = (stage === 'domain' ? [tagFlag ?? domainList[0] ?? '<SMILES>'] : domainList.length > 0 ? domainList : ['<SMILES>']).map((d) => parseTagName(d, '--domain'));
+  const inputsFlag = list(stringOption(args, 'inputs'));
+  const columnFlag = stringOption(args, 'input-column');
+  const inputColumns = inputsFlag.length > 0 ? inputsFlag : [columnFlag ?? DEFAULT_COLUMN[inputKindOfDomain(domains[0])]];
+  if (inputColumns.length !== domains.length) {
+    throw new CliUsageError(`${inputColumns.length} input column(s) (${inputColumns.join(', ')}) but ${domains.length} domain tag(s) (${domains.join(', ')}); give one --domain per input`);
+  }
+  const label = stringOption(args, 'label');
+  const optionalNumber = (name: string) => (stringOption(args, name) === undefined ? undefined : numberOption(args, name, 0));
+  const functionTag = stage === 'domain' ? undefined : tagFlag === undefined ? undefined : parseTagName(tagFlag, '--tag');
+  return {
+    stage,
+    model,
+    backend,
+    data: requiredOption(args, 'data'),
+    inputColumns,
+    domains: domains as TagName[],
+    ...(functionTag && { functionTag }),
+    ...(label !== undefined && { label }),
+    ...(stringOption(args, 'split') !== undefined && { split: stringOption(args, 'split') }),
+    ...(stringOption(args, 'valid-fold') !== undefined && { validFold: stringOption(args, 'valid-fold') }),
+    startBundles: list(stringOption(args, 'tags')),
+    seed: numberOption(args, 'seed', 0),
+    ...(optionalNumber('batch') !== undefined && { batchSize: optionalNumber('batch') }),
+    ...(optionalNumber('limit') !== undefined && { limit: optionalNumber('limit') }),
+    ...(optionalNumber('max-length') !== undefined && { maxInputLength: optionalNumber('max-length') }),
+  };
+}
