@@ -11,8 +11,10 @@ import { exportHfCommand } from './commands/export-hf';
 import { benchCommand } from './commands/bench';
 import { scanCommand } from './commands/scan';
 import { predictCommand } from './commands/predict';
+import { trainCommand } from './commands/train';
+import { evalCommand } from './commands/eval';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
