@@ -17,6 +17,7 @@ import { decoderForwardFlops } from '../../runtime/llama/flops';
 import type { LogitsMode } from '../../runtime/llama/decoderGraph';
 import { Graph } from '../../runtime/graph/graph';
 import { serializeModel } from '../../runtime/graph/serialize';
+import { benchTrainStep } from '../../runtime/train/benchTrain';
 
 type BenchResult = Record<string, string | number>;
 
@@ -24,7 +25,8 @@ export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'Measure forward / generation speed (tokens/s, GFLOP/s) or the MatMul ceiling',
   help: [
-    'Usage: tagllm bench forward|generate --model PATH|--shape smollm2-135m [--batch B] [--seq T] [options] [--json]',
+    'Usage: tagllm bench forward|generate|train --model PATH|--shape smollm2-135m [--batch B] [--seq T] [options] [--json]',
+    '       (train: one full step with a 10-vector tag: forward, backward to the tag and head, AdamW)',
     '       tagllm bench matmul [--size N] [--json]',
     '',
     '  --model PATH        a GGUF file or a Hugging Face folder',
@@ -60,7 +62,10 @@ export const benchCommand: CliCommand = {
         ? await benchForward(model, batch, seq, logitsMode(args), numberOption(args, 'seconds', 3))
         : await benchGenerate(model, batch, seq, positiveInt(args, 'new-tokens', 32));
       result = { mode, model: model.source.path, ...result };
-    } else throw new CliUsageError('bench needs a mode: forward, generate or matmul');
+    } else if (mode === 'train') {
+      const model = await benchModel(args);
+      result = { mode, model: model.source.path, ...(await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3))) };
+    } else throw new CliUsageError('bench needs a mode: forward, generate, train or matmul');
     process.stdout.write(args.values.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
   },
 };
