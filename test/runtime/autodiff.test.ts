@@ -127,6 +127,16 @@ opCase('MatMul of a matrix by a batch', (g, input) => {
   const b = input('b', ['batch', 4, 2], [2, 4, 2]);
   return { y: g.matMul(a, b), yDims: [2, 3, 2], wrt: [a, b] };
 });
+opCase('MatMul by a frozen weight (an initializer)', (g, input) => {
+  const a = input('a', ['batch', 'seq', 4], [2, 3, 4]);
+  const w = g.initializer('w', 'float64', [4, 5], randomF64(seededRandom(3), 20));
+  return { y: g.matMul(a, w), yDims: [2, 3, 5], wrt: [a] };
+});
+opCase('MatMul of a matrix by a frozen weight', (g, input) => {
+  const a = input('a', [3, 4], [3, 4]);
+  const w = g.initializer('w', 'float64', [4, 2], randomF64(seededRandom(5), 8));
+  return { y: g.matMul(a, w), yDims: [3, 2], wrt: [a] };
+});
 opCase('ReduceSum keeping dims', (g, input) => {
   const x = input('x', [2, 3, 4], [2, 3, 4]);
   return { y: g.reduceSum(x, [0, 2], true), yDims: [1, 3, 1], wrt: [x] };
@@ -222,9 +232,9 @@ test('grad skips branches that do not reach wrt and never differentiates initial
   const loss = g.reduceSum(g.matMul(x, w), [0, 1], false);
   const before = g.nodes.length;
   grad(g, loss, [x]);
-  // dX = dY @ W^T: one gradient MatMul, and no MatMul producing a gradient for w.
+  // dX = dY @ W^T is the one matrix product; none is spent on a gradient for w.
   const added = g.nodes.slice(before);
-  assert.equal(added.filter((n) => n.op === 'MatMul').length, 1);
+  assert.equal(added.filter((n) => n.op === 'MatMul' || n.op === 'Gemm').length, 1);
   assert.throws(() => grad(g, loss, [w]), /initializer/);
 });
 

@@ -58,6 +58,19 @@ function swapLastTwo(g: Graph, x: Value): Value {
   return g.transpose(x, perm);
 }
 
+/**
+ * dy @ w^T for a frozen 2-D weight w, as one Gemm with transB over dy's rows: a Transpose of an
+ * initializer would be constant-folded by onnxruntime into a second copy of every weight.
+ */
+function timesWeightTransposed(g: Graph, dy: Value, w: Value): Value {
+  const rows = w.shape[0];
+  const flat = dy.shape.length === 2 ? dy : g.reshape(dy, ['rows', dy.shape[dy.shape.length - 1]]);
+  const product = g.node('Gemm', [flat, w], { transB: 1 }, [{ dtype: dy.dtype, shape: [flat.shape[0], rows] }])[0];
+  if (dy.shape.length === 2) return product;
+  const shape = g.concat([g.shapeOf(dy, 0, dy.shape.length - 1), g.int64s([rows as number], 'rows')], 0);
+  return g.node('Reshape', [product, shape], {}, [{ dtype: dy.dtype, shape: [...dy.shape.slice(0, -1), rows] }])[0];
+}
+
 /** Gradient of the elementwise unary ops, from the input x, the output y and dy. */
 function unary(f: (g: Graph, dy: Value, x: Value, y: Value) => Value): VjpRule {
   return ({ g, node, dOutputs }) => [f(g, dOutputs[0]!, node.inputs[0], node.outputs[0])];
@@ -142,7 +155,7 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
     const [a, b] = node.inputs;
     const dy = dOutputs[0]!;
     return [
-      needs[0] ? unbroadcast(g, g.matMul(dy, swapLastTwo(g, b)), a) : undefined,
+      needs[0] ? unbroadcast(g, g.isInitializer(b) && b.shape.length === 2 ? timesWeightTransposed(g, dy, b) : g.matMul(dy, swapLastTwo(g, b)), a) : undefined,
       needs[1] ? unbroadcast(g, g.matMul(swapLastTwo(g, a), dy), b) : undefined,
     ];
   },
