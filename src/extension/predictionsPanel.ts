@@ -26,6 +26,12 @@ export class PredictionsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private source: Source | undefined;
   private rows: EntityRow[] = [];
+  /** Messages posted before the webview script said it was ready; a webview drops them otherwise. */
+  private pending: ToWebview[] = [];
+  private webviewReady = false;
+  /** The last training run and evaluation, replayed to a panel opened after (or re-created during) them. */
+  private training: ToWebview[] = [];
+  private evaluation: ToWebview | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private refreshing = 0;
 
@@ -51,7 +57,15 @@ export class PredictionsPanel implements vscode.Disposable {
   /** Posts to the webview, opening the panel first if needed (training and evaluation report here). */
   post(message: ToWebview): void {
     if (!this.panel) this.create();
-    void this.panel?.webview.postMessage(message);
+    if (message.type === 'trainStart') this.training = [message];
+    else if (message.type === 'trainProgress' || message.type === 'trainResult' || message.type === 'trainFailed') this.training.push(message);
+    else if (message.type === 'evaluation') this.evaluation = message;
+    this.send(message);
+  }
+
+  private send(message: ToWebview): void {
+    if (this.webviewReady) void this.panel?.webview.postMessage(message);
+    else this.pending.push(message);
   }
 
   /** The rows last sent to the webview, for tests and the CSV export. */
@@ -94,7 +108,7 @@ export class PredictionsPanel implements vscode.Disposable {
     }
     if (ticket !== this.refreshing) return;
     this.rows = rows;
-    this.post({ type: 'entities', source: source.label, rows, model, device });
+    this.send({ type: 'entities', source: source.label, rows, model, device });
   }
 
   dispose(): void {
@@ -121,12 +135,28 @@ export class PredictionsPanel implements vscode.Disposable {
     this.panel.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m));
     this.panel.onDidDispose(() => {
       this.panel = undefined;
+      this.webviewReady = false;
+      this.pending = [];
     });
+    // A hidden webview is torn down (its script restores from getState when shown again and says 'ready'):
+    // hold messages until then.
+    this.panel.onDidChangeViewState(({ webviewPanel }) => {
+      if (!webviewPanel.visible) this.webviewReady = false;
+    });
+    // A new webview starts empty: it gets the training run and evaluation so far.
+    this.pending = [...this.training, ...(this.evaluation ? [this.evaluation] : [])];
   }
 
   private async onMessage(message: FromWebview): Promise<void> {
     switch (message.type) {
-      case 'ready':
+      case 'ready': {
+        this.webviewReady = true;
+        const queued = this.pending;
+        this.pending = [];
+        for (const m of queued) void this.panel?.webview.postMessage(m);
+        await this.refresh();
+        return;
+      }
       case 'refresh':
         await this.refresh();
         return;

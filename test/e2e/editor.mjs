@@ -10,11 +10,19 @@ export async function screenshot(page, name) {
 }
 
 export async function openFile(page, name, waitForText) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 10_000 });
-  await page.keyboard.type(name, { delay: 20 });
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 15_000 });
+  // Quick Open finds nothing until the workbench has indexed the folder: retry until the file is listed.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
+    await page.keyboard.type(name, { delay: 20 });
+    try {
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === 6) throw error;
+    }
+  }
   await page.keyboard.press('Enter');
   if (waitForText) await page.waitForFunction((t) => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes(t)), waitForText, { timeout: 30_000 });
 }
@@ -52,8 +60,10 @@ export async function hover(page, needle, expect, { timeoutMs = 60_000 } = {}) {
   while (Date.now() < deadline) {
     const p = await pointOf(page, needle);
     if (!p) throw new Error(`"${needle}" is not on screen`);
-    await page.mouse.move(p.x, p.y + 200);
-    await sleep(150);
+    // Away (the activity bar, where no hover shows) and back, so a stale or sticky hover closes first.
+    await page.keyboard.press('Escape');
+    await page.mouse.move(10, p.y);
+    await sleep(200);
     await page.mouse.move(p.x, p.y);
     try {
       const widget = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: expect }).first();
@@ -71,11 +81,18 @@ export async function hoverImageSources(page) {
 }
 
 export async function runCommand(page, title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
-  await page.keyboard.type(title, { delay: 15 });
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 15_000 });
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
+    await page.keyboard.type(title, { delay: 15 });
+    try {
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === 4) throw error;
+    }
+  }
   await page.keyboard.press('Enter');
 }
 

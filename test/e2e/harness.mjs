@@ -57,7 +57,7 @@ async function freePort() {
   });
 }
 
-export async function startVsCode({ settings, workspaceFiles }) {
+export async function startVsCode({ settings, workspaceFiles, prepareWorkspace }) {
   ensureToolchain();
   const run = mkdtempSync(join(tmpdir(), 'tagllm-e2e-'));
   const dirs = Object.fromEntries(['ud', 'ext', 'ws', 'chrome', 'xdg-data', 'xdg-config', 'xdg-cache'].map((d) => [d, join(run, d)]));
@@ -70,6 +70,7 @@ export async function startVsCode({ settings, workspaceFiles }) {
   cpSync(join(repo, 'test', 'e2e', 'fixtures', 'workspace'), dirs.ws, { recursive: true });
   for (const [name, content] of Object.entries(workspaceFiles ?? {})) writeFileSync(join(dirs.ws, name), content);
   const extensionDir = installExtension(dirs.ext);
+  await prepareWorkspace?.(dirs.ws);
 
   const port = await freePort();
   const config = join(run, 'config.yaml');
@@ -139,4 +140,23 @@ export function runtimePids(extensionDir) {
     } catch {}
   }
   return pids;
+}
+
+/**
+ * Trains a function tag through the extension's own runtime process (dist/runtimeServer.js) before the
+ * workbench starts, so the first hovers already have predictions to show.
+ */
+export async function pretrainBundle({ model, dataPath, outDir, tagName, labelColumn, steps }) {
+  const { fork } = await import('node:child_process');
+  const rpc = (await import('vscode-jsonrpc/node')).default;
+  const child = fork(join(repo, 'dist', 'runtimeServer.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const connection = rpc.createMessageConnection(new rpc.IPCMessageReader(child), new rpc.IPCMessageWriter(child));
+  connection.listen();
+  try {
+    await connection.sendRequest('tagllm/configure', { modelPath: model, bundlePaths: [], device: 'cpu', cacheSize: 10 });
+    return await connection.sendRequest('tagllm/trainFunctionTag', { dataPath, inputColumns: ['smiles'], labelColumn, domainTags: ['<SMILES>'], tagName, steps, outDir });
+  } finally {
+    connection.dispose();
+    child.kill();
+  }
 }

@@ -1,39 +1,158 @@
 // End-to-end tests in real VS Code (code-server) with the extension from this checkout. Started by
-// test/run-tests.mjs after the unit tests; one code-server and one browser for the whole suite.
+// test/run-tests.mjs after the unit tests; one code-server and one browser serve the whole suite.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startVsCode, runtimePids } from './harness.mjs';
+import { pretrainBundle, runtimePids, startVsCode } from './harness.mjs';
 import { clickOn, editorLineWith, hover, hoverImageSources, openFile, runCommand, screenshot, webviewFrame } from './editor.mjs';
 
 const dataDir = process.env.TAGLLM_DATA_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
 const model = process.env.TAGLLM_MODEL ?? join(dataDir, 'models', 'stories260K.gguf');
 
-describe('Tag-LLM in VS Code', { timeout: 20 * 60_000 }, () => {
+/** 48 ESOL molecules as the small training file, read from the shared data at run time. */
+function trainingCsv() {
+  const lines = readFileSync(join(dataDir, 'molnet', 'esol.csv'), 'utf8').trim().split('\n').slice(1, 49);
+  return `smiles\n${lines.map((l) => l.split(',').at(-1).trim()).join('\n')}\n`;
+}
+
+describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
   let vs;
   before(async () => {
-    vs = await startVsCode({ settings: { 'tagllm.model': model } });
+    vs = await startVsCode({
+      settings: { 'tagllm.model': model },
+      workspaceFiles: { 'train.csv': trainingCsv() },
+      prepareWorkspace: (ws) => pretrainBundle({ model, dataPath: join(ws, 'train.csv'), outDir: join(ws, '.tagllm', 'qed'), tagName: '<QED>', labelColumn: 'qed', steps: 4 }),
+    });
   });
   after(async () => {
     await vs?.stop();
   });
 
-  test('hovering a SMILES shows its structure and descriptors', async () => {
+  test('hovering a SMILES shows its structure, descriptors and predictions', async () => {
     await openFile(vs.page, 'analysis.py', 'ASPIRIN');
-    const text = await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', 'Tag-LLM');
+    const text = await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', '<QED>');
     await screenshot(vs.page, '01-hover-smiles');
     assert.match(text, /Molecule/);
     assert.match(text, /MW 180\.2 g\/mol/);
-    assert.match(text, /QED/);
+    assert.match(text, /QED 0\.55/);
+    assert.match(text, /<QED>\s+-?\d+(\.\d+)?\s+qed/, 'the <QED> prediction row, with the bundle');
+    assert.match(text, /model stories260K\.gguf · device cpu/);
     const images = await hoverImageSources(vs.page);
     assert.ok(images.some((src) => src.startsWith('data:image/svg+xml;base64,')), `structure image: ${images}`);
   });
 
   test('hovering a protein sequence shows its card', async () => {
+    await openFile(vs.page, 'analysis.py', 'LYSOZYME');
     const text = await hover(vs.page, 'KVFGRCELAAAMKRHG', 'Protein sequence');
     await screenshot(vs.page, '02-hover-protein');
     assert.match(text, /Length 129 aa/);
+    assert.match(text, /pI \d/);
     assert.match(text, /Composition/);
+  });
+
+  test('Wrap in domain tag edits the text, and Undo restores it', async () => {
+    await openFile(vs.page, 'analysis.py', 'PARACETAMOL');
+    await vs.page.mouse.move(10, 450);
+    await clickOn(vs.page, 'CC(=O)Nc1ccc(O)cc1');
+    await runCommand(vs.page, 'Tag-LLM: Wrap in Domain Tag');
+    await vs.page.waitForFunction(() => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes('"<SMILES> CC(=O)Nc1ccc(O)cc1"')), null, { timeout: 20_000 });
+    await screenshot(vs.page, '03-wrapped');
+    assert.equal(await editorLineWith(vs.page, 'PARACETAMOL'), 'PARACETAMOL = "<SMILES> CC(=O)Nc1ccc(O)cc1"');
+    await vs.page.keyboard.press('Control+Z');
+    await vs.page.waitForFunction(() => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ') === 'PARACETAMOL = "CC(=O)Nc1ccc(O)cc1"'), null, { timeout: 10_000 });
+    await screenshot(vs.page, '04-undone');
+  });
+
+  test('the predictions panel lists every entity of the document', async () => {
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    await runCommand(vs.page, 'Tag-LLM: Open Predictions');
+    const frame = await webviewFrame(vs.page, '.entity-row');
+    await frame.waitForFunction(() => document.querySelectorAll('.entity-row').length >= 5, null, { timeout: 60_000 });
+    const texts = await frame.locator('.entity-row td.entity-text').evaluateAll((tds) => tds.map((td) => td.getAttribute('title')));
+    await screenshot(vs.page, '05-panel');
+    assert.deepEqual(texts.sort(), ['CC(=O)Nc1ccc(O)cc1', 'CC(=O)Oc1ccccc1C(=O)O', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'Cn1cnc2c1c(=O)n(C)c(=O)n2C', readFileSync(join(vs.workspace, 'analysis.py'), 'utf8').match(/LYSOZYME = "(\w+)"/)[1]].sort());
+    const headers = await frame.locator('th').allInnerTexts();
+    assert.ok(headers.some((h) => h.includes('<QED>')), `columns: ${headers}`);
+    await frame.locator('th[data-key="p:<QED>"]').click();
+    await frame.locator('vscode-text-field#filter').click();
+    await vs.page.keyboard.type('Cn1');
+    await frame.waitForFunction(() => document.querySelectorAll('.entity-row').length === 1, null, { timeout: 10_000 });
+    await screenshot(vs.page, '06-panel-filtered');
+    await vs.page.keyboard.press('Control+A');
+    await vs.page.keyboard.press('Backspace');
+    await runCommand(vs.page, 'View: Close Editor');
+  });
+
+  test('the notebook shows cell annotations with predictions', async () => {
+    await openFile(vs.page, 'screen.ipynb');
+    const annotation = vs.page.locator('.cell-statusbar-container').filter({ hasText: 'Tag-LLM' }).first();
+    await annotation.waitFor({ state: 'visible', timeout: 90_000 });
+    await vs.page.locator('.cell-statusbar-container').filter({ hasText: '<QED>' }).first().waitFor({ timeout: 60_000 });
+    const all = await vs.page.locator('.cell-statusbar-container').allInnerTexts();
+    await screenshot(vs.page, '07-notebook');
+    const tagged = all.filter((t) => t.includes('Tag-LLM'));
+    assert.ok(tagged.some((t) => /2 molecules · <QED> -?\d/.test(t)), `cell annotations: ${JSON.stringify(tagged)}`);
+    assert.ok(tagged.some((t) => /1 protein/.test(t)), `cell annotations: ${JSON.stringify(tagged)}`);
+    assert.equal(tagged.length, 2, 'only the two cells with entities are annotated');
+  });
+
+  test('Train Function Tag finishes, reports metrics, and its prediction appears in hovers', async () => {
+    const page = vs.page;
+    await openFile(page, 'analysis.py', 'ASPIRIN');
+    await runCommand(page, 'Tag-LLM: Train Function Tag');
+    const pick = async (label) => {
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`, { timeout: 30_000 });
+      await page.keyboard.type(label, { delay: 15 });
+      await sleep(300);
+      await page.keyboard.press('Enter');
+    };
+    await pick('train.csv');
+    // Input columns and domain tags are multi-selects with the right items preselected.
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="smiles"]', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await pick('logp');
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="<SMILES>"]', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.quick-input-widget input[aria-label*="tag"], .quick-input-widget .quick-input-message', { timeout: 10_000 });
+    await sleep(300);
+    await page.keyboard.press('Enter'); // the suggested name, <LOGP>
+    await sleep(500);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('4');
+    await page.keyboard.press('Enter');
+    const done = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 'trained <LOGP>' });
+    await done.waitFor({ state: 'visible', timeout: 10 * 60_000 });
+    const message = await done.innerText();
+    await screenshot(page, '08-trained');
+    assert.match(message, /test mse [\d.e+-]+ \(baselines: mean [\d.e+-]+/);
+    const frame = await webviewFrame(page, '#training-status');
+    assert.match(await frame.locator('#training-status').innerText(), /Trained <LOGP>/);
+    assert.ok((await frame.locator('svg.loss-curve polyline').count()) >= 1, 'a loss curve');
+    await runCommand(page, 'View: Close Editor');
+    await openFile(page, 'analysis.py', 'ASPIRIN');
+    const text = await hover(page, 'Cn1cnc2c1c(=O)n(C)c(=O)n2C', '<LOGP>');
+    await screenshot(page, '09-hover-new-tag');
+    assert.match(text, /<LOGP>\s+-?\d/);
+    assert.match(text, /<QED>\s+-?\d/);
+  });
+
+  test('the runtime process is killed during a hover session, restarts, and the next hover works', async () => {
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', '<QED>');
+    const before = runtimePids(vs.extensionDir);
+    assert.equal(before.length, 1, `one runtime process: ${before}`);
+    process.kill(before[0], 'SIGKILL');
+    await sleep(500);
+    // A file not opened before: scanning it, drawing and predicting all need the runtime again.
+    await openFile(vs.page, 'compounds.csv', 'nicotine');
+    const text = await hover(vs.page, 'CN1CCC[C@H]1c1cccnc1', '<QED>');
+    await screenshot(vs.page, '10-hover-after-restart');
+    assert.match(text, /MW 162\.2 g\/mol/);
+    assert.match(text, /<QED>\s+-?\d/);
+    const after = runtimePids(vs.extensionDir);
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0], before[0]);
   });
 });
