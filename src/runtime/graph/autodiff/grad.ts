@@ -15,7 +15,7 @@ import { UsageError } from '../../errors';
 import type { Graph, Value } from '../graph';
 import { VJP_RULES } from './rules';
 
-export function isDifferentiable(v: Value): boolean {
+function isDifferentiable(v: Value): boolean {
   return v.dtype === 'float32' || v.dtype === 'float64';
 }
 
