@@ -37,7 +37,7 @@ const WARM_START_ROWS = 512;
 export const DEFAULT_BATCH = 32;
 export const DEFAULT_MICRO_BATCH = 8;
 export const DEFAULT_SPLIT_FRACTION = 0.1;
-/** Inputs longer than this many characters are cut (long proteins would dominate the compute). */
+/** Protein and text inputs longer than this many characters are cut (long proteins would dominate the compute). */
 export const DEFAULT_MAX_INPUT_LENGTH = 512;
 
 export interface StageOptions {
@@ -177,7 +177,8 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     ...(options.limit !== undefined && { limit: options.limit }),
   });
   const maxLen = options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH;
-  const rawInputs = set.examples.map((e) => e.inputs.map((v) => v.slice(0, maxLen)));
+  // a cut SMILES would no longer be a molecule, so only sequences and text are cut
+  const rawInputs = set.examples.map((e) => e.inputs.map((v, k) => (inputs[k].kind === 'smiles' ? v : v.slice(0, maxLen))));
   const split = splitOf(set, options, seed);
   if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
 
