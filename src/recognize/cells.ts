@@ -26,14 +26,14 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
   let value = text.slice(start, end);
   if (kind === 'smiles') {
     const shape = smilesShape(value);
-    if (!shape || !acceptSmiles(value, shape, 'column', false) || !env.judge.parses(value)) return null;
+    if (!shape || !acceptSmiles(value, shape, 'column', () => false) || !env.judge.parses(value)) return null;
     return { kind, start, end, text: value };
   }
   if (value.endsWith('*')) {
     value = value.slice(0, -1);
     end--;
   }
-  return acceptProtein(value.toUpperCase(), 'column', false) ? { kind, start, end, text: value } : null;
+  return acceptProtein(value.toUpperCase(), 'column', () => false) ? { kind, start, end, text: value } : null;
 }
 
 function isSpace(c: number): boolean {

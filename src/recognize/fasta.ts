@@ -48,7 +48,7 @@ export function findFastaRecords(env: ScanEnv, fromLine: number, toLine: number,
     if (parts.length === 0) continue;
     const seq = parts.join('');
     const upper = seq.toUpperCase();
-    if (acceptProtein(upper, 'fasta', false) && (mode === 'file' || seq.length >= EMBEDDED_MIN)) {
+    if (acceptProtein(upper, 'fasta', () => false) && (mode === 'file' || seq.length >= EMBEDDED_MIN)) {
       hits.push({ kind: 'protein', start: first, end, text: seq });
     }
     lineSpans.push([line, next - 1]);

@@ -4,12 +4,15 @@ import { acceptProtein } from './proteinRules';
 import type { LineMasks } from './masks';
 import type { Hit, ScanEnv } from './hits';
 
-const A = 65;
-const Z = 90;
-/** Letters, digits and '_' glue a run of capitals into a longer identifier. */
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
+// Letters, digits and '_' glue a run of capitals into a longer identifier.
+const NOT_WORD = 0;
+const UPPER = 1;
+const OTHER_WORD = 2;
+const CLASS = new Uint8Array(65536);
+for (let c = 48; c <= 57; c++) CLASS[c] = OTHER_WORD;
+for (let c = 97; c <= 122; c++) CLASS[c] = OTHER_WORD;
+for (let c = 65; c <= 90; c++) CLASS[c] = UPPER;
+CLASS[95] = OTHER_WORD;
 const MIN_RUN = 8;
 
 /** Appends accepted sequences in text[from, to) to hits, skipping spans already taken by SMILES. */
@@ -18,26 +21,22 @@ export function scanProteinWords(env: ScanEnv, from: number, to: number, masks: 
   let t = 0;
   let i = from;
   while (i < to) {
-    const c = text.charCodeAt(i);
-    if (!isWordChar(c)) {
+    if (CLASS[text.charCodeAt(i)] === NOT_WORD) {
       i++;
       continue;
     }
     // A word: keep it when it is all capitals.
     const start = i;
     let upper = true;
-    while (i < to && isWordChar(text.charCodeAt(i))) {
-      const d = text.charCodeAt(i);
-      if (d < A || d > Z) upper = false;
-      i++;
-    }
+    for (let k = CLASS[text.charCodeAt(i)]; i < to && k !== NOT_WORD; k = CLASS[text.charCodeAt(++i)]) if (k === OTHER_WORD) upper = false;
     const end = i;
     if (!upper || end - start < MIN_RUN) continue;
     while (t < taken.length && taken[t].end <= start) t++;
     if (t < taken.length && taken[t].start < end) continue;
     const word = text.slice(start, end);
     const line = env.lines.lineOf(start);
-    if (!acceptProtein(word, env.context.nearProteinCue(line) ? 'cued' : 'none', env.context.isCapsProse(line))) continue;
+    const context = () => (env.context.nearProteinCue(line) ? 'cued' : 'none');
+    if (!acceptProtein(word, context, () => env.context.isCapsProse(line))) continue;
     if (masks.overlaps(start, end)) continue;
     hits.push({ kind: 'protein', start, end, text: word });
   }

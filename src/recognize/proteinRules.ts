@@ -35,19 +35,17 @@ function distinctLetters(seq: string): number {
   return n;
 }
 
-/** seq is upper-case here; FASTA records and table cells are upper-cased by the caller. */
-export function acceptProtein(seq: string, context: ProteinContext, capsProse: boolean): boolean {
+/**
+ * seq is upper-case here; FASTA records and table cells are upper-cased by the caller. In
+ * prose the context is asked for only when the letters leave the verdict open, since most
+ * upper-case words are settled by their letters alone.
+ */
+export function acceptProtein(seq: string, context: ProteinContext | (() => ProteinContext), capsProse: () => boolean): boolean {
   if (!RESIDUE.test(seq) || isNucleotide(seq)) return false;
-  switch (context) {
-    case 'column':
-    case 'fasta':
-      return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
-    case 'cued':
-      if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6;
-      return seq.length >= CUED_MIN && !capsProse && !PROSE_FORBIDDEN.test(seq) && distinctLetters(seq) >= 3 && !wordLike(seq);
-    case 'none':
-      return seq.length >= UNCUED_MIN && distinctLetters(seq) >= 6 && !capsProse;
-  }
+  if (context === 'column' || context === 'fasta') return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
+  if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6 && !capsProse();
+  if (seq.length < CUED_MIN || PROSE_FORBIDDEN.test(seq) || distinctLetters(seq) < 3 || wordLike(seq)) return false;
+  return (typeof context === 'function' ? context() : context) === 'cued' && !capsProse();
 }
 
 // The most frequent letter pairs of English text. Words are made of them; peptides rarely are

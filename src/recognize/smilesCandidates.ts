@@ -12,8 +12,20 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
 const COLON = 58;
 const OPEN_BRACKET = 91;
 const CLOSE_BRACKET = 93;
-// Runs of these characters alone cannot hold an atom: skip them without a closer look.
-const ATOM_LETTER = /[BCNOPSFIcnosp]/;
+// Character classes for the quick look a run gets before any string is made of it.
+const ATOM = 1;
+const FOREIGN = 2;
+const UNDERSCORE = 3;
+const EQUALS = 4;
+const CLASS = new Uint8Array(128);
+for (const c of 'BCNOPSFIbcnosp*') CLASS[c.charCodeAt(0)] = ATOM;
+for (const c of 'ADEGHJKLMQRTUVWXYZadefghijklmqrtuvwxyz') CLASS[c.charCodeAt(0)] = FOREIGN;
+CLASS['_'.charCodeAt(0)] = UNDERSCORE;
+CLASS['='.charCodeAt(0)] = EQUALS;
+const LOWER_L = 108;
+const LOWER_R = 114;
+const UPPER_C = 67;
+const UPPER_B = 66;
 
 /** Appends accepted SMILES in text[from, to) to hits. */
 export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: LineMasks, hits: Hit[]): void {
@@ -27,15 +39,34 @@ export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: Li
     }
     let j = i;
     let inBracket = false;
+    // Outside brackets a SMILES holds no letters but its atoms (and the l of Cl, the r of Br);
+    // most runs in code and prose (identifiers, words) show a foreign letter at once.
+    let atoms = 0;
+    let foreign = 0;
+    let underscores = 0;
+    let equals = false;
     while (j < to) {
       const d = text.charCodeAt(j);
-      if (d === OPEN_BRACKET) inBracket = true;
-      else if (d === CLOSE_BRACKET) inBracket = false;
+      if (d === OPEN_BRACKET) {
+        inBracket = true;
+        atoms++;
+      } else if (d === CLOSE_BRACKET) inBracket = false;
       // Atom maps ([CH3:1]) are the only colons we accept.
       else if (!(d < 128 && (RUN_CHAR[d] === 1 || (d === COLON && inBracket)))) break;
+      else if (!inBracket) {
+        const k = CLASS[d];
+        if (k === ATOM) atoms++;
+        else if (k === FOREIGN) {
+          const prev = text.charCodeAt(j - 1);
+          if (!((d === LOWER_L && prev === UPPER_C) || (d === LOWER_R && prev === UPPER_B))) foreign++;
+        } else if (k === UNDERSCORE) underscores++;
+        else if (k === EQUALS) equals = true;
+      }
       j++;
     }
-    if (j - i >= 1) considerRun(env, i, j, masks, hits);
+    // Emphasis marks (_CCO_) are trimmed later; an underscore inside makes an identifier.
+    const innerUnderscore = underscores > 0 && text.slice(i + 1, j - 1).includes('_');
+    if (atoms > 0 && ((foreign === 0 && !innerUnderscore) || equals)) considerRun(env, i, j, masks, hits);
     i = j;
   }
 }
@@ -45,7 +76,6 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   let [start, end] = trim(text, runStart, runEnd);
   if (end - start < 1) return;
   let candidate = text.slice(start, end);
-  if (!ATOM_LETTER.test(candidate)) return;
   let shape = smilesShape(candidate);
   if (!shape) {
     // `key=VALUE` with no spaces (command lines, config files): the value may be a SMILES.
@@ -57,9 +87,8 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
     if (!shape) return;
   }
   const line = env.lines.lineOf(start);
-  const cued = env.context.nearSmilesCue(line, start);
-  const context: SmilesContext = cued ? (isQuoted(text, start, end) ? 'cued-quoted' : 'cued') : 'none';
-  if (!acceptSmiles(candidate, shape, context, env.context.isCapsProse(line))) return;
+  const context = (): SmilesContext => (env.context.nearSmilesCue(line, start) ? (isQuoted(text, start, end) ? 'cued-quoted' : 'cued') : 'none');
+  if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
   if (masks.overlaps(start, end)) return;
   if (!env.judge.parses(candidate)) return;
   hits.push({ kind: 'smiles', start, end, text: candidate });

@@ -23,23 +23,27 @@ const WORDS = new Set([
   'SOC', 'SOP', 'SOS', 'SPF', 'SSO', 'CCC', 'CCCP', 'OOP', 'NOC', 'COC', 'SIC', 'SIP', 'FIFO', 'BIOS', 'SONIC', 'SCOOP',
 ]);
 
-export function acceptSmiles(text: string, shape: SmilesShape, context: SmilesContext, capsProse: boolean): boolean {
-  if (context === 'column') return shape.atoms >= 1;
+/** The context and capsProse are asked only when the verdict depends on them. */
+export function acceptSmiles(text: string, shape: SmilesShape, contextOf: SmilesContext | (() => SmilesContext), capsProse: () => boolean): boolean {
+  if (contextOf === 'column') return shape.atoms >= 1;
   if (isFormula(text)) return false;
+  let known: SmilesContext | undefined;
+  const context = () => (known ??= typeof contextOf === 'function' ? contextOf() : contextOf);
   // A quoted string next to a mention of SMILES is one, even when it spells a word ("CC" in a list of SMILES).
-  if (WORDS.has(text) && context !== 'cued-quoted') return false;
+  if (WORDS.has(text) && context() !== 'cued-quoted') return false;
   if (shape.strongEvidence) return shape.atoms >= 2 || shape.decoratedAtom;
-  if (capsProse) return false;
+  if (capsProse()) return false;
   if (shape.weakEvidence) {
-    if (context === 'none') return shape.atoms >= 4;
-    return shape.atoms >= 2;
+    if (shape.atoms >= 4) return true;
+    return context() !== 'none' && shape.atoms >= 2;
   }
-  switch (context) {
+  if (shape.atoms >= 5 && shape.carbons * 2 >= shape.atoms) return true;
+  switch (context()) {
     case 'cued-quoted':
       return shape.atoms >= 2;
     case 'cued':
       return shape.atoms >= 3 && shape.carbons >= 1;
-    case 'none':
-      return shape.atoms >= 5 && shape.carbons * 2 >= shape.atoms;
+    default:
+      return false;
   }
 }
