@@ -22,6 +22,7 @@ export const sharedTrainOptions: OptionSpec = {
   seed: { type: 'string' },
   batch: { type: 'string' },
   limit: { type: 'string' },
+  sample: { type: 'string' },
   'max-length': { type: 'string' },
 };
 
@@ -40,6 +41,7 @@ export const sharedTrainHelp = [
   '  --seed N              seed for the split and the example order (default 0)',
   '  --batch N             effective batch size (default 32)',
   '  --limit N             use only the first N usable rows',
+  '  --sample N            use a seeded random sample of N usable rows (split column kept)',
   '  --max-length N        cut inputs to N characters (default 512)',
 ];
 
@@ -83,6 +85,7 @@ export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedMode
     seed: numberOption(args, 'seed', 0),
     ...(optionalNumber('batch') !== undefined && { batchSize: optionalNumber('batch') }),
     ...(optionalNumber('limit') !== undefined && { limit: optionalNumber('limit') }),
+    ...(optionalNumber('sample') !== undefined && { sample: optionalNumber('sample') }),
     ...(optionalNumber('max-length') !== undefined && { maxInputLength: optionalNumber('max-length') }),
   };
 }

@@ -46,6 +46,8 @@ export interface ExampleSpec {
   readonly splitColumn?: string;
   /** Keep at most this many usable rows (the first ones in file order). */
   readonly limit?: number;
+  /** Cut protein and text inputs to this many characters before computing labels (SMILES are never cut). */
+  readonly maxInputLength?: number;
 }
 
 /** The kind of input a domain tag marks: `<SMILES>` molecules, `<Protein>` sequences, anything else text. */
@@ -122,11 +124,12 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
     const inputs: string[] = [];
     let bad = false;
     for (let k = 0; k < inputIdx.length && !bad; k++) {
-      const { value, reason } = validateInput(rdkit, spec.inputKinds[k], row[inputIdx[k]]);
+      const kind = spec.inputKinds[k];
+      const { value, reason } = validateInput(rdkit, kind, row[inputIdx[k]]);
       if (value === undefined) {
         skip(line, spec.inputColumns[k], reason!);
         bad = true;
-      } else inputs.push(value);
+      } else inputs.push(kind === 'smiles' || spec.maxInputLength === undefined ? value : value.slice(0, spec.maxInputLength));
     }
     if (bad) continue;
     let y: number | undefined;

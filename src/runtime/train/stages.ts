@@ -29,6 +29,7 @@ import {
 } from './objectives';
 import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
+import { SeededRng } from './rng';
 
 export const DEFAULT_P = 10;
 export const DEFAULT_LR = 3e-3;
@@ -76,8 +77,10 @@ export interface StageOptions {
   /** Skip training: evaluate the start bundles (tagllm eval). */
   readonly evaluateOnly?: boolean;
   readonly baselines?: boolean;
-  /** Use at most this many usable rows of the file. */
+  /** Use at most this many usable rows of the file (the first ones). */
   readonly limit?: number;
+  /** Use a seeded random sample of this many usable rows (before splitting; split columns are kept). */
+  readonly sample?: number;
   readonly maxInputLength?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: TrainProgress) => void;
@@ -175,10 +178,13 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     ...(stage !== 'domain' && { label }),
     ...(options.split !== undefined && !Number.isFinite(Number(options.split)) && { splitColumn: options.split }),
     ...(options.limit !== undefined && { limit: options.limit }),
+    maxInputLength: options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH,
   });
-  const maxLen = options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH;
-  // a cut SMILES would no longer be a molecule, so only sequences and text are cut
-  const rawInputs = set.examples.map((e) => e.inputs.map((v, k) => (inputs[k].kind === 'smiles' ? v : v.slice(0, maxLen))));
+  if (options.sample !== undefined && options.sample < set.examples.length) {
+    const keep = new SeededRng(seed ^ 0x5eed).permutation(set.examples.length).slice(0, options.sample).sort((a, b) => a - b);
+    set.examples.splice(0, set.examples.length, ...keep.map((i) => set.examples[i]));
+  }
+  const rawInputs = set.examples.map((e) => e.inputs);
   const split = splitOf(set, options, seed);
   if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
 
