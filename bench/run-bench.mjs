@@ -39,3 +39,6 @@ for (const r of rows) {
   const ratio = `${((100 * r.gflops) / best).toFixed(0)}%`;
   console.log(`| ${r.label} | ${r.mode} | ${r.batch} | ${tokens} | ${r.tokens_per_s} | ${r.ms_per_step} | ${r.gflops} | ${ratio} | ${r.provider} |`);
 }
+
+// Recognition throughput (src/recognize): its own table, from bench/recognize.ts.
+spawnSync(process.execPath, ['--import', 'tsx', 'bench/recognize.ts'], { stdio: 'inherit' });
