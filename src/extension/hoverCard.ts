@@ -32,7 +32,9 @@ function shorten(text: string): string {
 export function hoverMarkdown(ref: EntityRef, card: EntityCard, predictions: Predictions | 'pending' | Error, links: CardLinks): string {
   const lines: string[] = [];
   lines.push(`**Tag-LLM · ${kindTitle[ref.kind]}** \`${shorten(ref.text).replace(/`/g, "'")}\``, '');
-  if (card.svg) lines.push(`<img src="${svgDataUri(card.svg)}" width="200" height="150" alt="structure"/>`, '');
+  // Predictions first: a hover is only as tall as the room beside the line, and they are what the card is for.
+  lines.push(...predictionLines(predictions), '');
+  if (card.svg) lines.push(`<img src="${svgDataUri(card.svg)}" width="180" height="135" alt="structure"/>`, '');
   if (card.descriptors.length > 0) {
     lines.push(card.descriptors.map((d) => `${escapeMarkdown(d.name)} **${formatNumber(d.value)}**${d.unit ? ` ${escapeMarkdown(d.unit)}` : ''}`).join(' · '), '');
   }
@@ -41,7 +43,6 @@ export function hoverMarkdown(ref: EntityRef, card: EntityCard, predictions: Pre
     const top = card.composition.slice(0, 8).map(([aa, n]) => `${aa} ${((100 * n) / total).toFixed(1)}%`);
     lines.push(`Composition: ${top.join(' · ')}`, '');
   }
-  lines.push(...predictionLines(predictions), '');
   lines.push(`[Open in panel](${links.openInPanel}) · [Wrap in domain tag](${links.wrapInDomainTag})`);
   return lines.join('\n');
 }
@@ -51,10 +52,10 @@ function predictionLines(predictions: Predictions | 'pending' | Error): string[]
   if (predictions instanceof Error) return [`*Tag-LLM predictions unavailable: ${escapeMarkdown(predictions.message)}*`];
   const footer = `model ${escapeMarkdown(predictions.model)} · device ${escapeMarkdown(predictions.device)}`;
   if (predictions.predictions.length === 0) return [`*No function tags loaded for this kind of entity* (${footer})`];
-  const lines = ['**Tag-LLM predictions**', '', '| tag | prediction | bundle |', '| --- | ---: | --- |'];
+  const lines = ['| Tag-LLM prediction | value | bundle |', '| --- | ---: | --- |'];
   for (const p of predictions.predictions) {
     lines.push(`| ${escapeMarkdown(p.tag)} | ${formatNumber(p.value)}${p.unit ? ` ${escapeMarkdown(p.unit)}` : ''} | ${escapeMarkdown(p.bundle)} |`);
   }
-  lines.push('', footer);
+  lines.push('', `*${footer}*`);
   return lines;
 }

@@ -2,7 +2,7 @@
 // headless Debian chromium driven by playwright-core, following ../shared/research/vscode-e2e.md.
 // Everything a run writes lives in a fresh temp folder; the home directory is left alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +27,17 @@ function installExtension(extensionsDir) {
   for (const part of ['package.json', 'dist', 'media']) cpSync(join(repo, part), join(dir, part), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   return dir;
+}
+
+function installVsix(vsix, dirs) {
+  const r = spawnSync(codeServer, ['--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext, '--install-extension', resolve(vsix)], {
+    env: { ...process.env, PATH: `${join(node24, 'bin')}:${process.env.PATH}`, XDG_DATA_HOME: dirs['xdg-data'], XDG_CONFIG_HOME: dirs['xdg-config'], XDG_CACHE_HOME: dirs['xdg-cache'] },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`installing ${vsix} failed:\n${r.stdout}\n${r.stderr}`);
+  const installed = readdirSync(dirs.ext).find((d) => d.startsWith('tagllm.'));
+  if (!installed) throw new Error(`${vsix} did not install an extension into ${dirs.ext}`);
+  return join(dirs.ext, installed);
 }
 
 function userSettings(extra) {
@@ -69,7 +80,8 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace }
   }
   cpSync(join(repo, 'test', 'e2e', 'fixtures', 'workspace'), dirs.ws, { recursive: true });
   for (const [name, content] of Object.entries(workspaceFiles ?? {})) writeFileSync(join(dirs.ws, name), content);
-  const extensionDir = installExtension(dirs.ext);
+  // TAGLLM_E2E_VSIX=file.vsix runs the suite on the packaged extension instead of this checkout's build.
+  const extensionDir = process.env.TAGLLM_E2E_VSIX ? installVsix(process.env.TAGLLM_E2E_VSIX, dirs) : installExtension(dirs.ext);
   await prepareWorkspace?.(dirs.ws);
 
   const port = await freePort();
@@ -125,6 +137,11 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace }
       try {
         process.kill(-server.pid, 'SIGTERM');
       } catch {}
+      // TAGLLM_E2E_KEEP=1 keeps the run folder (logs, workspace) for a look after a failure.
+      if (process.env.TAGLLM_E2E_KEEP !== '1') {
+        await sleep(500);
+        rmSync(run, { recursive: true, force: true });
+      }
     },
   };
 }
