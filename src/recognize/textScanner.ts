@@ -9,6 +9,7 @@ import { findFastaRecords } from './fasta';
 import { scanTableRows, tableLayout, type TableLayout } from './csv';
 import { scanSdfLines } from './sdf';
 import { judgeCell } from './cells';
+import { isTableLine, MarkdownTables, tableStart } from './markdownTable';
 import type { Hit, ScanEnv } from './hits';
 import type { SmilesJudge } from './rdkitJudge';
 import type { Entity, TextFormat } from './types';
@@ -25,11 +26,13 @@ export class TextScanner {
   readonly env: ScanEnv;
   private readonly layout?: TableLayout;
   private readonly masks: LineMasks;
+  private readonly tables: MarkdownTables;
 
   constructor(readonly text: string, readonly format: TextFormat, judge: SmilesJudge) {
     const lines = new LineIndex(text);
     this.env = { text, lines, context: new LineContext(text, lines), judge };
     this.masks = new LineMasks(text, lines);
+    this.tables = new MarkdownTables(this.env);
     if (format === 'csv' || format === 'tsv') this.layout = tableLayout(this.env, format === 'tsv' ? TAB : COMMA);
   }
 
@@ -55,11 +58,11 @@ export class TextScanner {
         hits = records.hits;
         let line = fromLine;
         for (const [first, last] of records.lineSpans) {
-          if (this.format === 'text' && first > line) prose(env.lines.lineStart(line), env.lines.lineEnd(first - 1), hits);
+          if (this.format === 'text' && first > line) this.scanTextLines(line, first - 1, hits);
           line = last + 1;
           lastLine = Math.max(lastLine, last);
         }
-        if (this.format === 'text' && line <= toLine) prose(env.lines.lineStart(line), env.lines.lineEnd(toLine), hits);
+        if (this.format === 'text' && line <= toLine) this.scanTextLines(line, toLine, hits);
         break;
       }
       case 'csv':
@@ -106,7 +109,14 @@ export class TextScanner {
         const isSequence = (t: string) => SEQUENCE_LINE.test(t.trimEnd());
         let up = this.walk(from, -1, isSequence);
         if (up > 0 && this.env.context.lineText(up - 1).startsWith('>')) up--;
-        return [up, this.walk(to, 1, isSequence)];
+        let down = this.walk(to, 1, isSequence);
+        // A table's header decides its rows: an edit in or next to a table rescans all of it.
+        for (let l = Math.max(0, fromLine - 1); l <= Math.min(last, toLine + 1); l++) {
+          if (!isTableLine(this.env, l)) continue;
+          up = Math.min(up, tableStart(this.env, l));
+          down = Math.max(down, this.walk(l, 1, (t) => /^ {0,3}\|/.test(t)));
+        }
+        return [up, down];
       }
     }
   }
@@ -125,6 +135,20 @@ export class TextScanner {
       line = next;
     }
     return line;
+  }
+
+  /** Lines of running text: markdown table rows by their columns, the rest as prose. */
+  private scanTextLines(from: number, to: number, hits: Hit[]): void {
+    const { lines } = this.env;
+    const prose = (start: number, end: number, out: Hit[]) => this.scanProse(start, end, out);
+    let spanStart = from;
+    for (let line = from; line <= to; line++) {
+      if (!isTableLine(this.env, line)) continue;
+      if (line > spanStart) this.scanProse(lines.lineStart(spanStart), lines.lineEnd(line - 1), hits);
+      this.tables.scanRow(line, prose, hits);
+      spanStart = line + 1;
+    }
+    if (spanStart <= to) this.scanProse(lines.lineStart(spanStart), lines.lineEnd(to), hits);
   }
 
   private scanProse(start: number, end: number, hits: Hit[]): void {

@@ -77,3 +77,14 @@ test('an edit in a long file rescans a few lines and shifts the entities below i
   assert.equal(doc.entities[2000].range.start.line, 5998 + 2);
   assert.deepEqual(doc.entities, scanText(doc.text, 'text', judge));
 });
+
+test('renaming a table column far above its rows rescans the whole table', async () => {
+  const judge = await loadSmilesJudge();
+  // Three-atom SMILES: molecules in a smiles column, too short to stand alone in prose.
+  const rows = Array.from({ length: 60 }, (_, i) => `| cpd${i} | CC${i % 2 ? 'O' : 'N'} |`);
+  const doc = new RecognizedDocument(['| name | smiles |', '| --- | --- |', ...rows].join('\n'), 'text', judge);
+  assert.equal(doc.entities.length, 60);
+  doc.applyChanges([{ range: { start: { line: 0, character: 9 }, end: { line: 0, character: 15 } }, text: 'label' }]);
+  assert.deepEqual(doc.entities, scanText(doc.text, 'text', judge));
+  assert.equal(doc.entities.length, 0);
+});

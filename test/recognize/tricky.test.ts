@@ -146,3 +146,25 @@ test('wrap gives the runtime template form and an edit that produces it', async 
     assert.ok(edited.includes(newText + e.text.slice(0, 20)), edited);
   }
 });
+
+test('markdown tables: a smiles or sequence column is read cell by cell, other tables as prose', async () => {
+  const text = [
+    'Results:',
+    '',
+    '| name | SMILES | peptide sequence | note |',
+    '| :--- | --- | --- | --- |',
+    '| methane | C | YGGFL | CC and CO |',
+    '| ethanol | CCO | CYIQNCPLG | NO |',
+    '| broken | C1CC | ACGTACGT | |',
+    '',
+    '| CC | CO |',
+    '| --- | --- |',
+    '| NO | OC |',
+  ].join('\n');
+  assert.deepEqual((await scan(text)).map(at), [
+    'smiles C 4:12-4:13',
+    'protein YGGFL 4:16-4:21',
+    'smiles CCO 5:12-5:15',
+    'protein CYIQNCPLG 5:18-5:27',
+  ]);
+});

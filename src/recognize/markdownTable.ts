@@ -1,0 +1,76 @@
+// Markdown tables in text files: a column headed smiles or sequence is judged cell by cell,
+// like a CSV column, so `| ethanol | CCO |` under `| name | smiles |` is a molecule.
+import { judgeCell, roleFromHeader, type ColumnRole } from './cells';
+import type { Hit, ScanEnv } from './hits';
+
+const PIPE = 124;
+const SPACE = 32;
+const SEPARATOR_ROW = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
+/** How far up a row looks for its table's header. */
+export const TABLE_LOOK_BACK = 1000;
+
+/** A line whose first non-space character (within three spaces) is a pipe. */
+export function isTableLine(env: ScanEnv, line: number): boolean {
+  const start = env.lines.lineStart(line);
+  const end = env.lines.lineEnd(line);
+  for (let i = start; i < end && i - start <= 3; i++) {
+    const c = env.text.charCodeAt(i);
+    if (c === PIPE) return true;
+    if (c !== SPACE) return false;
+  }
+  return false;
+}
+
+/** Cell spans between the pipes of a table row. */
+function cells(env: ScanEnv, line: number): Array<[number, number]> {
+  const start = env.lines.lineStart(line);
+  const end = env.lines.lineEnd(line);
+  const pipes: number[] = [];
+  for (let i = start; i < end; i++) {
+    if (env.text.charCodeAt(i) === PIPE && env.text[i - 1] !== '\\') pipes.push(i);
+  }
+  const spans: Array<[number, number]> = [];
+  for (let k = 0; k + 1 < pipes.length; k++) spans.push([pipes[k] + 1, pipes[k + 1]]);
+  // A row may leave out its closing pipe.
+  if (pipes.length > 0 && env.text.slice(pipes[pipes.length - 1] + 1, end).trim() !== '') spans.push([pipes[pipes.length - 1] + 1, end]);
+  return spans;
+}
+
+/** The first line of the table that `line` belongs to. */
+export function tableStart(env: ScanEnv, line: number): number {
+  let first = line;
+  while (first > 0 && line - first < TABLE_LOOK_BACK && isTableLine(env, first - 1)) first--;
+  return first;
+}
+
+export class MarkdownTables {
+  private readonly roles = new Map<number, ColumnRole[] | null>();
+
+  constructor(private readonly env: ScanEnv) {}
+
+  /** Scans one table line: role cells are judged; others, and the header, go to scanOther. */
+  scanRow(line: number, scanOther: (start: number, end: number, hits: Hit[]) => void, hits: Hit[]): void {
+    const first = tableStart(this.env, line);
+    const roles = this.rolesOf(first);
+    if (roles && line === first + 1) return;
+    cells(this.env, line).forEach(([start, end], i) => {
+      const role = roles && line > first + 1 ? (roles[i] ?? 'other') : 'other';
+      if (role === 'other') scanOther(start, end, hits);
+      else {
+        const hit = judgeCell(this.env, start, end, role);
+        if (hit) hits.push(hit);
+      }
+    });
+  }
+
+  /** Column roles from the header, when the table has one (a header row, then a separator row). */
+  private rolesOf(first: number): ColumnRole[] | null {
+    let roles = this.roles.get(first);
+    if (roles === undefined) {
+      const separator = first + 1 < this.env.lines.lineCount && isTableLine(this.env, first + 1) && SEPARATOR_ROW.test(this.env.context.lineText(first + 1));
+      roles = separator ? cells(this.env, first).map(([s, e]) => roleFromHeader(this.env.text.slice(s, e).trim())) : null;
+      this.roles.set(first, roles);
+    }
+    return roles;
+  }
+}
