@@ -26,7 +26,7 @@ export const trainCommand: CliCommand = {
     '  --freeze TAGS         tags that stay fixed (default: the domain tags in stage cross)',
     '  --p N                 vectors per new tag (default 10)',
     '  --lr X                peak learning rate of AdamW (default 0.003), cosine with 3% warm-up',
-    '  --steps N | --epochs N  optimizer steps, or passes over the training rows (default 10 epochs,',
+    '  --steps N | --epochs N  optimizer steps, or passes over the training rows (default 3 epochs,',
     '                        with early stopping on the validation split)',
     '  --out DIR             the tag bundle to write; checkpoints go to DIR.checkpoint',
     '  --resume              continue from DIR.checkpoint',

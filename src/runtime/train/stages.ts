@@ -36,6 +36,8 @@ export const DEFAULT_LR = 3e-3;
 /** Training rows the head's warm start is fitted on. */
 const WARM_START_ROWS = 512;
 export const DEFAULT_BATCH = 32;
+/** Passes over the training rows when no step count is given: about 3 minutes for 1,000 molecules on stories260K and two CPU cores. */
+export const DEFAULT_EPOCHS = 3;
 export const DEFAULT_MICRO_BATCH = 8;
 export const DEFAULT_SPLIT_FRACTION = 0.1;
 /** Protein and text inputs longer than this many characters are cut (long proteins would dominate the compute). */
@@ -234,7 +236,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   }
 
   const nBatchesPerEpoch = Math.max(1, Math.ceil(split.train.length / batchSize));
-  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? 10) * nBatchesPerEpoch);
+  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? DEFAULT_EPOCHS) * nBatchesPerEpoch);
   const objective =
     stage === 'domain'
       ? nextTokenObjective({ backend, examples, train: split.train, valid: split.valid, trainableTags: trainable, evalBatch })
@@ -263,7 +265,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
     const evalEvery = options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10)));
     result = await trainParameters(params, objective, {
-      lr: options.lr ?? DEFAULT_LR, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 4,
+      lr: options.lr ?? DEFAULT_LR, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 3,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
       ...(options.out && { checkpointDir: checkpointFolderFor(options.out) }),
       resume: options.resume, signal: options.signal, onProgress: options.onProgress, toBundle: () => toBundle(),

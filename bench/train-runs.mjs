@@ -1,0 +1,68 @@
+// The training runs reported in docs/RESULTS.md: stage 1 on QM9 SMILES, stage 2 on ESOL
+// solubility, RDKit QED and a protein descriptor, stage 3 on Davis binding affinity, each
+// through `tagllm train` with its baselines on the same split. Run `npm run build` first.
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein davis)
+// Writes each report (the CLI's last stdout line) to bench/train-runs.json and the bundles
+// and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const data = process.env.TAGLLM_DATA_DIR ?? '/work/shared/data';
+const model = process.env.TAGLLM_MODEL ?? join(data, 'models', 'stories260K.gguf');
+const runs = process.env.TAGLLM_RUNS_DIR ?? join(tmpdir(), 'tagllm-train-runs');
+mkdirSync(runs, { recursive: true });
+
+/** Davis as one CSV: the pair table joined with drug SMILES and protein sequences. */
+function davisCsv() {
+  const out = join(runs, 'davis-joined.csv');
+  if (existsSync(out)) return out;
+  const dir = join(data, 'dti', 'davis');
+  const smiles = new Map(readFileSync(join(dir, 'drugs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')));
+  const sequences = new Map();
+  let id;
+  for (const line of readFileSync(join(dir, 'proteins.fasta'), 'utf8').split('\n')) {
+    if (line.startsWith('>')) sequences.set((id = line.slice(1).trim().split(/\s/)[0]), '');
+    else if (id) sequences.set(id, sequences.get(id) + line.trim());
+  }
+  const rows = readFileSync(join(dir, 'pairs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => {
+    const [drug, protein, pkd, split] = l.split(',');
+    return [smiles.get(drug), sequences.get(protein), pkd, split].join(',');
+  });
+  writeFileSync(out, 'smiles,sequence,pkd,split\n' + rows.join('\n') + '\n');
+  return out;
+}
+
+const common = ['--model', model, '--seed', '0'];
+const RUNS = {
+  'smiles-domain': () => ['--stage', 'domain', '--tag', '<SMILES>', '--data', join(data, 'molnet', 'qm9_smiles.csv'), '--input-column', 'smiles',
+    '--sample', '3000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
+  esol: () => ['--stage', 'function', '--tag', '<Solubility>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'esol.csv'), '--input-column', 'smiles',
+    '--label', 'measured log solubility in mols per litre', '--epochs', '3', '--lr', '1e-2'],
+  qed: () => ['--stage', 'function', '--tag', '<QED>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'bbbp.csv'), '--input-column', 'smiles',
+    '--label', 'qed', '--sample', '1000', '--epochs', '3', '--lr', '1e-2'],
+  protein: () => ['--stage', 'function', '--tag', '<Instability>', '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
+    '--input-column', 'sequence', '--label', 'instability', '--max-length', '128', '--sample', '800', '--epochs', '3', '--lr', '1e-2'],
+  davis: () => ['--stage', 'cross', '--tag', '<BA>', '--domain', '<Protein>,<SMILES>', '--data', davisCsv(), '--inputs', 'sequence,smiles',
+    '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--sample', '3000', '--max-length', '128', '--epochs', '2', '--lr', '1e-2'],
+};
+
+const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(RUNS);
+const resultsPath = join('bench', 'train-runs.json');
+const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
+for (const name of names) {
+  if (!RUNS[name]) throw new Error(`unknown run ${name}; known: ${Object.keys(RUNS).join(', ')}`);
+  const args = ['dist/cli.js', 'train', ...RUNS[name](), ...common, '--out', join(runs, name)];
+  process.stderr.write(`\n== ${name}: tagllm ${args.slice(1).join(' ')}\n`);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(join(runs, `${name}.log`), r.stderr);
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr.split('\n').slice(-5).join('\n'));
+    continue;
+  }
+  const report = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  results[name] = { command: `tagllm ${args.slice(1).join(' ')}`, report };
+  writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+  process.stderr.write(`${JSON.stringify(report)}\n`);
+}
