@@ -9,13 +9,13 @@ import { judgeCell, roleFromHeader, type ColumnRole } from './cells';
 import { smilesShape } from './smilesSyntax';
 import type { Hit, ScanEnv } from './hits';
 
-export interface Cell {
+interface Cell {
   /** Offsets of the cell's content, quotes excluded. */
   readonly start: number;
   readonly end: number;
 }
 
-export interface Row {
+interface Row {
   readonly cells: Cell[];
   /** Offset where the next row starts (past the line break), or the text length. */
   readonly next: number;
@@ -25,7 +25,7 @@ const QUOTE = 34;
 const LF = 10;
 const CR = 13;
 
-export function parseRow(text: string, pos: number, delimiter: number): Row {
+function parseRow(text: string, pos: number, delimiter: number): Row {
   const cells: Cell[] = [];
   const n = text.length;
   for (;;) {

@@ -7,7 +7,7 @@ const PIPE = 124;
 const SPACE = 32;
 const SEPARATOR_ROW = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
 /** How far up a row looks for its table's header. */
-export const TABLE_LOOK_BACK = 1000;
+const TABLE_LOOK_BACK = 1000;
 
 /** A line whose first non-space character (within three spaces) is a pipe. */
 export function isTableLine(env: ScanEnv, line: number): boolean {

@@ -14,7 +14,7 @@ const PATTERNS: readonly RegExp[] = [
 ];
 
 /** Disjoint, sorted [start, end) offset pairs of masked spans in text[from, to). */
-export function maskedSpans(text: string, from: number, to: number): Array<[number, number]> {
+function maskedSpans(text: string, from: number, to: number): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   const slice = text.slice(from, to);
   for (const pattern of PATTERNS) {

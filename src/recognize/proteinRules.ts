@@ -18,7 +18,7 @@ const TABLE_MIN = 5;
 const NUCLEOTIDE_CORE = new Uint8Array(128);
 for (const c of 'ACGTUN') NUCLEOTIDE_CORE[c.charCodeAt(0)] = 1;
 
-export function isNucleotide(seq: string): boolean {
+function isNucleotide(seq: string): boolean {
   let acgtu = 0;
   for (let i = 0; i < seq.length; i++) acgtu += NUCLEOTIDE_CORE[seq.charCodeAt(i) & 127];
   if (acgtu >= 0.9 * seq.length) return true;

@@ -17,7 +17,7 @@ import type { Entity, TextFormat } from './types';
 const TAB = 9;
 const COMMA = 44;
 /** Lines per chunk of a full scan. */
-export const CHUNK_LINES = 4000;
+const CHUNK_LINES = 4000;
 /** How far an incremental rescan follows a block of sequence lines or an SD record. */
 const BLOCK_CAP = 5000;
 const SEQUENCE_LINE = /^[A-Za-z]+\*?$/;

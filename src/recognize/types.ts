@@ -34,12 +34,6 @@ export interface NotebookEntity extends Entity {
 /** How a text is laid out, which decides where candidates are looked for and which thresholds apply. */
 export type TextFormat = 'text' | 'csv' | 'tsv' | 'smi' | 'fasta' | 'sdf';
 
-export interface ScanStats {
-  /** RDKit-js calls made (cache misses) and the milliseconds they took. */
-  readonly rdkitCalls: number;
-  readonly rdkitMs: number;
-}
-
 /** One file's result: its entities, or the reason it was not scanned. */
 export type FileScan =
   | { readonly path: string; readonly entities: readonly (Entity | NotebookEntity)[]; readonly skipped?: undefined }
