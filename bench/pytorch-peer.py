@@ -1,0 +1,87 @@
+"""PyTorch eager peer for `tagllm bench`: the same decoder shapes, run by Hugging Face
+transformers' LlamaForCausalLM on the CPU with random weights (speed does not depend on the
+values), timed the way src/cli/commands/bench.ts times ours.
+
+No PyTorch can be installed on the development machine (no PyPI); this ran on a machine that
+has it, beside `tagllm bench` on the same cores (see bench/RESULTS.md).
+
+    python3 bench/pytorch-peer.py --threads 2   # prints one JSON object per configuration
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+SHAPES = {
+    "stories260K": dict(hidden_size=64, intermediate_size=172, num_hidden_layers=5, num_attention_heads=8,
+                        num_key_value_heads=4, vocab_size=512, rope_theta=10000.0, tie_word_embeddings=True),
+    "smollm2-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                         num_key_value_heads=3, vocab_size=49152, rope_theta=100000.0, tie_word_embeddings=True),
+}
+
+
+def tokens(vocab, n):
+    return torch.tensor([(i * 7919 + 13) % vocab for i in range(n)], dtype=torch.long)
+
+
+@torch.inference_mode()
+def bench_forward(model, vocab, batch, seq, seconds=3.0):
+    ids = tokens(vocab, batch * seq).view(batch, seq)
+    mask = torch.ones_like(ids)
+    model(input_ids=ids, attention_mask=mask)
+    times, start = [], time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 100):
+        t = time.perf_counter()
+        model(input_ids=ids, attention_mask=mask)  # logits for every position, like --logits all
+        times.append((time.perf_counter() - t) * 1000)
+    ms = statistics.median(times)
+    return dict(mode="forward", batch=batch, seq=seq, tokens_per_s=round(batch * seq * 1000 / ms, 2), ms_per_step=round(ms, 2))
+
+
+@torch.inference_mode()
+def bench_generate(model, vocab, batch, seq, new_tokens):
+    prompt = tokens(vocab, batch * seq).view(batch, seq)
+
+    def run():
+        mask = torch.ones_like(prompt)
+        t0 = time.perf_counter()
+        out = model(input_ids=prompt, attention_mask=mask, use_cache=True, logits_to_keep=1)
+        prompt_ms = (time.perf_counter() - t0) * 1000
+        past = out.past_key_values
+        t1 = time.perf_counter()
+        for i in range(new_tokens):
+            nxt = torch.tensor([[(r + i * 31) % vocab] for r in range(batch)], dtype=torch.long)
+            mask = torch.ones(batch, seq + i + 1, dtype=torch.long)
+            out = model(input_ids=nxt, attention_mask=mask, past_key_values=past, use_cache=True)
+            past = out.past_key_values
+        return prompt_ms, (time.perf_counter() - t1) * 1000
+
+    run()
+    prompt_ms, decode_ms = run()
+    step = decode_ms / new_tokens
+    return dict(mode="generate", batch=batch, prompt_tokens=seq, new_tokens=new_tokens,
+                tokens_per_s=round(batch * 1000 / step, 2), ms_per_step=round(step, 2), prompt_ms=round(prompt_ms, 2))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--shapes", default="stories260K,smollm2-135m")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    for name in args.shapes.split(","):
+        config = LlamaConfig(**SHAPES[name], max_position_embeddings=2048, rms_norm_eps=1e-5)
+        model = LlamaForCausalLM(config).eval()
+        for batch in (1, 8):
+            common = dict(model=name, torch=torch.__version__, threads=args.threads, attention=model.config._attn_implementation)
+            print(json.dumps({**common, **bench_forward(model, config.vocab_size, batch, 64)}), flush=True)
+            new = 16 if name.startswith("smollm") else 64
+            print(json.dumps({**common, **bench_generate(model, config.vocab_size, batch, 16, new)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
