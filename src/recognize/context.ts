@@ -5,6 +5,9 @@ import type { LineIndex } from './lineIndex';
 const SMILES_CUE = /smiles|molfromsmi|\bsmi\b/i;
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
 const LIST_ITEM = /^\s*(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?$/;
+const HEADER_WORD = /(?<![\w-])[\w-]*smiles[\w-]*(?![\w-])/gi;
+// A printed table's header: names and spaces, no code.
+const HEADER_LINE = /^[\w .|-]+$/;
 const LIST_OPENER = /[[({]\s*$/;
 // Upper-case words with a letter no organic-subset atom has: SMILES fragments (CC, CCN) are not shouting.
 const CAPS_WORD = /\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
@@ -45,6 +48,25 @@ export class LineContext {
       const t = this.lineText(l);
       if (this.cached(this.smilesCue, l, SMILES_CUE)) return LIST_OPENER.test(t);
       if (!LIST_ITEM.test(t)) return false;
+    }
+    return false;
+  }
+
+  /**
+   * The candidate stands in a text column headed "smiles", as a printed data frame shows it:
+   * a line above (no blank line between) holds the word smiles, left- or right-aligned with
+   * the candidate.
+   */
+  underSmilesHeader(line: number, start: number, end: number): boolean {
+    const lineStart = this.lines.lineStart(line);
+    const [left, right] = [start - lineStart, end - lineStart];
+    for (let l = line - 1; l >= Math.max(0, line - SMILES_CUE_LINES_ABOVE); l--) {
+      const t = this.lineText(l);
+      if (t.trim() === '') return false;
+      if (!this.cached(this.smilesCue, l, SMILES_CUE) || !HEADER_LINE.test(t)) continue;
+      for (const m of t.matchAll(HEADER_WORD)) {
+        if (m.index === left || m.index + m[0].length === right) return true;
+      }
     }
     return false;
   }

@@ -87,7 +87,10 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
     if (!shape) return;
   }
   const line = env.lines.lineOf(start);
-  const context = (): SmilesContext => (env.context.nearSmilesCue(line, start) ? (isQuoted(text, start, end) ? 'cued-quoted' : 'cued') : 'none');
+  const context = (): SmilesContext => {
+    if (env.context.nearSmilesCue(line, start)) return isQuoted(text, start, end) ? 'cued-quoted' : 'cued';
+    return env.context.underSmilesHeader(line, start, end) ? 'column' : 'none';
+  };
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
   if (masks.overlaps(start, end)) return;
   if (!env.judge.parses(candidate)) return;

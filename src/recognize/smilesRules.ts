@@ -6,7 +6,7 @@ import { isFormula } from './smilesSyntax';
 
 /** What the place a candidate sits in says about it. */
 export type SmilesContext =
-  /** A SMILES column of a table, the first field of a .smi line, a SMILES property of an SDF record. */
+  /** A SMILES column of a table (or of a printed data frame), the first field of a .smi line, a SMILES property of an SDF record. */
   | 'column'
   /** A quoted string near a mention of SMILES. */
   | 'cued-quoted'
@@ -25,12 +25,16 @@ const WORDS = new Set([
 
 /** The context and capsProse are asked only when the verdict depends on them. */
 export function acceptSmiles(text: string, shape: SmilesShape, contextOf: SmilesContext | (() => SmilesContext), capsProse: () => boolean): boolean {
-  if (contextOf === 'column') return shape.atoms >= 1;
-  if (isFormula(text)) return false;
   let known: SmilesContext | undefined;
   const context = () => (known ??= typeof contextOf === 'function' ? contextOf() : contextOf);
+  if (contextOf === 'column') return shape.atoms >= 1;
+  if (isFormula(text)) return false;
   // A quoted string next to a mention of SMILES is one, even when it spells a word ("CC" in a list of SMILES).
-  if (WORDS.has(text) && context() !== 'cued-quoted') return false;
+  if (WORDS.has(text)) {
+    const c = context();
+    if (c === 'column') return true;
+    if (c !== 'cued-quoted') return false;
+  }
   if (shape.strongEvidence) return shape.atoms >= 2 || shape.decoratedAtom;
   if (capsProse()) return false;
   if (shape.weakEvidence) {
@@ -39,6 +43,8 @@ export function acceptSmiles(text: string, shape: SmilesShape, contextOf: Smiles
   }
   if (shape.atoms >= 5 && shape.carbons * 2 >= shape.atoms) return true;
   switch (context()) {
+    case 'column':
+      return true;
     case 'cued-quoted':
       return shape.atoms >= 2;
     case 'cued':

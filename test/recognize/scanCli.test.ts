@@ -31,7 +31,7 @@ test('scan --json prints one object per entity with path, kind, text, line, char
   assert.ok(nb.every((r) => typeof r.cell === 'number'));
   assert.ok(nb.some((r) => r.in_output === true) && nb.some((r) => !('in_output' in r)));
   assert.ok(nb.every((r) => r.in_output === undefined || r.in_output === true));
-  assert.deepEqual(nb.find((r) => r.in_output), { path: join(FIXTURES, 'screen.ipynb'), kind: 'smiles', text: 'CC(=O)Oc1ccccc1C(=O)O', line: 1, character: 15, cell: 2, in_output: true });
+  assert.deepEqual(nb.find((r) => r.in_output), { path: join(FIXTURES, 'screen.ipynb'), kind: 'smiles', text: 'CC(=O)Oc1ccccc1C(=O)O', line: 1, character: 21, cell: 2, in_output: true });
 });
 
 test('scan reports skipped files on stderr, and as JSON lines with --json; folders are walked', () => {

@@ -168,3 +168,15 @@ test('markdown tables: a smiles or sequence column is read cell by cell, other t
     'protein CYIQNCPLG 5:18-5:27',
   ]);
 });
+
+test('a printed data frame: values right- or left-aligned under a smiles header are molecules', async () => {
+  const text = [
+    '  compound_id  smiles      name',
+    '0    CPD-0001     CCO   ethanol',
+    '1    CPD-0002      CC    ethane',
+    '2    CPD-0003  C=CC#N  acrylonitrile',
+    '',
+    'x = 1  # CC and CCO again, no header above',
+  ].join('\n');
+  assert.deepEqual((await scan(text)).map(at), ['smiles CCO 1:18-1:21', 'smiles CC 2:19-2:21', 'smiles C=CC#N 3:15-3:21']);
+});
