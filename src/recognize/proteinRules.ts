@@ -43,9 +43,20 @@ function distinctLetters(seq: string): number {
 export function acceptProtein(seq: string, context: ProteinContext | (() => ProteinContext), capsProse: () => boolean): boolean {
   if (!RESIDUE.test(seq) || isNucleotide(seq)) return false;
   if (context === 'column' || context === 'fasta') return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
+  if (blocky(seq)) return false;
   if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6 && !capsProse();
   if (seq.length < CUED_MIN || PROSE_FORBIDDEN.test(seq) || distinctLetters(seq) < 3 || wordLike(seq)) return false;
   return (typeof context === 'function' ? context() : context) === 'cued' && !capsProse();
+}
+
+/**
+ * Runs of repeated letters (FASTQ quality strings such as IIIIHHHHGGGG, placeholders such as
+ * XXXXXXXX): a protein changes letter at most positions, these at few.
+ */
+function blocky(seq: string): boolean {
+  let changes = 0;
+  for (let i = 1; i < seq.length; i++) if (seq.charCodeAt(i) !== seq.charCodeAt(i - 1)) changes++;
+  return changes < 0.5 * (seq.length - 1);
 }
 
 // The most frequent letter pairs of English text. Words are made of them; peptides rarely are
