@@ -5,10 +5,13 @@
 // a SmolLM2-135M-sized float32 model (~540 MB) fits comfortably.
 import { FLOAT_ATTRIBUTES, ONNX_DTYPE_CODE, type AttrValue, type Graph, type GraphNode, type Value } from './graph';
 import { GraphProto, ModelProto, OnnxAttributeType, TensorProto } from './onnxProto';
+import { UnsupportedError } from '../errors';
 
 export const OPSET_VERSION = 18;
 const IR_VERSION = 8;
 
+/** protobuf's hard limit on one message; onnxruntime refuses larger ModelProtos. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
 const MODEL_GRAPH_FIELD = 7;
 const GRAPH_INITIALIZER_FIELD = 5;
 const TENSOR_RAW_DATA_FIELD = 9;
@@ -30,7 +33,11 @@ export function serializeModel(graph: Graph): Uint8Array {
   const modelHead = ModelProto.encode({ irVersion: IR_VERSION, producerName: 'tagllm', opsetImport: [{ domain: '', version: OPSET_VERSION }] }).finish();
   const graphFrame = frame(MODEL_GRAPH_FIELD, graphLength);
 
-  const out = new Uint8Array(modelHead.length + graphFrame.length + graphLength);
+  const total = modelHead.length + graphFrame.length + graphLength;
+  if (total >= PROTOBUF_LIMIT) {
+    throw new UnsupportedError(`the ONNX graph would be ${(total / 2 ** 30).toFixed(1)} GiB of float32 weights; one in-memory ModelProto holds under 2 GiB (about 500M parameters)`);
+  }
+  const out = new Uint8Array(total);
   let at = 0;
   const put = (bytes: Uint8Array) => {
     out.set(bytes, at);
