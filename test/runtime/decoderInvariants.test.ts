@@ -81,3 +81,23 @@ test('a left-padded batch gives each row what it gives alone', async () => {
     assert.ok(d < 1e-5, `row ${r}: max diff ${d}`);
   }
 });
+
+test('a right-padded batch gives each real position the hidden state it has alone', async () => {
+  const model = tinyModel();
+  const session = await DecoderSession.create(model, { logits: 'none', kvCache: false });
+  const rows = [[4, 8, 15, 16, 23], [7, 1, 9]];
+  const seq = 5;
+  const H = model.config.hiddenSize;
+  const embeds = new Float32Array(2 * seq * H);
+  const mask = new BigInt64Array(2 * seq);
+  rows.forEach((ids, r) => {
+    embeds.set(embedTokens(model, ids), r * seq * H);
+    mask.fill(1n, r * seq, r * seq + ids.length);
+  });
+  const batch = await session.forward(embeds, [2, seq], mask);
+  for (const [r, ids] of rows.entries()) {
+    const alone = await session.forward(embedTokens(model, ids), [1, ids.length], ones(ids.length));
+    const d = maxDiff(batch.hidden.data.subarray(r * seq * H, (r * seq + ids.length) * H), alone.hidden.data);
+    assert.ok(d < 1e-5, `row ${r}: max diff ${d}`);
+  }
+});
