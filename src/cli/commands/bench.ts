@@ -116,6 +116,7 @@ async function benchForward(model: LoadedModel, batch: number, seq: number, logi
   const flops = decoderForwardFlops(model.config, { batch, seq, past: 0, logitPositions: logits === 'all' ? seq : logits === 'last' ? 1 : 0 });
   return {
     provider: session.provider,
+    ...fallbackNote(session.fallbackReason),
     batch,
     seq,
     logits,
@@ -156,6 +157,7 @@ async function benchGenerate(model: LoadedModel, batch: number, seq: number, new
   for (let i = 0; i < newTokens; i++) flops += decoderForwardFlops(model.config, { batch, seq: 1, past: seq + i, logitPositions: 1 });
   return {
     provider: session.provider,
+    ...fallbackNote(session.fallbackReason),
     batch,
     prompt_tokens: seq,
     new_tokens: newTokens,
@@ -189,6 +191,11 @@ async function benchMatMul(n: number): Promise<BenchResult> {
 /** CPU time of this process (all threads), which a busy shared machine inflates far less than wall time. */
 function cpuMilliseconds(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
+}
+
+/** Why CUDA did not run, when it was asked for and fell back (`TAGLLM_DEVICE` auto or cuda). */
+function fallbackNote(reason: string | undefined): BenchResult {
+  return reason === undefined ? {} : { provider_note: reason };
 }
 
 function median(xs: number[]): number {
