@@ -19,13 +19,11 @@ export interface TagLlmApi {
   listedEntities(): ReadonlyArray<{ kind: string; text: string }>;
 }
 
-// Taken when the bundle is loaded, so the logged activation time includes loading this module.
-const moduleLoaded = performance.now();
-
 // Every document that has text: files, untitled buffers and notebook cells.
 const selector: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
 
 export function activate(context: vscode.ExtensionContext): TagLlmApi {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel('Tag-LLM Runtime', { log: true });
   const statusBar = new RuntimeStatusBar();
   const client = new RuntimeClient({
@@ -51,8 +49,8 @@ export function activate(context: vscode.ExtensionContext): TagLlmApi {
     entities,
     panel,
     annotations,
-    vscode.languages.registerHoverProvider(selector, new EntityHoverProvider(entities)),
-    vscode.languages.registerCodeActionsProvider(selector, new WrapCodeActionProvider(entities), { providedCodeActionKinds: WrapCodeActionProvider.kinds }),
+    vscode.languages.registerHoverProvider(selector, new EntityHoverProvider(entities, log)),
+    vscode.languages.registerCodeActionsProvider(selector, new WrapCodeActionProvider(entities), { providedCodeActionKinds: [vscode.CodeActionKind.RefactorRewrite] }),
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', annotations),
     vscode.commands.registerCommand(commandIds.openPanel, () => panel.show()),
     vscode.commands.registerCommand(commandIds.wrapInDomainTag, (at?: EntityLocation) => wrapInDomainTagCommand(entities, at)),
@@ -68,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): TagLlmApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => void onBundlesChanged()),
     vscode.workspace.onDidCloseTextDocument((d) => entities.forget(d)),
   );
-  log.info(`Tag-LLM activated in ${(performance.now() - moduleLoaded).toFixed(1)} ms`);
+  log.info(`Tag-LLM activated in ${(performance.now() - started).toFixed(1)} ms`);
   return {
     runtimePid: () => client.pid,
     listedEntities: () => panel.listedRows.map((r) => ({ kind: r.kind, text: r.text })),

@@ -22,13 +22,20 @@ export function commandUri(command: string, args: unknown[]): string {
 }
 
 export class EntityHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly entities: EntityService) {}
+  constructor(
+    private readonly entities: EntityService,
+    /** Per-hover timings go to the log at trace level (the bench reads them). */
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     if (!isEnabledFor(document)) return undefined;
+    const started = performance.now();
     const entity = await this.entities.entityAt(document, position);
     if (!entity) return undefined;
-    return this.hoverFor(document, entity);
+    const hover = await this.hoverFor(document, entity);
+    this.log.trace(`hover ${entity.kind} ${(performance.now() - started).toFixed(2)} ms`);
+    return hover;
   }
 
   private async hoverFor(document: vscode.TextDocument, entity: ScannedEntity): Promise<vscode.Hover> {

@@ -41,8 +41,6 @@ export async function wrapInDomainTagCommand(entities: EntityService, at?: Entit
 }
 
 export class WrapCodeActionProvider implements vscode.CodeActionProvider {
-  static readonly kinds = [vscode.CodeActionKind.RefactorRewrite];
-
   constructor(private readonly entities: EntityService) {}
 
   async provideCodeActions(document: vscode.TextDocument, range: vscode.Range): Promise<vscode.CodeAction[]> {

@@ -28,7 +28,7 @@ export async function openFile(page, name, waitForText) {
 }
 
 /** The viewport point over the middle of `needle` in the visible editor lines. */
-async function pointOf(page, needle) {
+export async function pointOf(page, needle) {
   return page.evaluate((needle) => {
     for (const line of document.querySelectorAll('.monaco-editor .view-lines .view-line')) {
       const text = line.textContent.replace(/\u00a0/g, ' ');

@@ -68,7 +68,7 @@ async function freePort() {
   });
 }
 
-export async function startVsCode({ settings, workspaceFiles, prepareWorkspace }) {
+export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, serverArgs = [] }) {
   ensureToolchain();
   const run = mkdtempSync(join(tmpdir(), 'tagllm-e2e-'));
   const dirs = Object.fromEntries(['ud', 'ext', 'ws', 'chrome', 'xdg-data', 'xdg-config', 'xdg-cache'].map((d) => [d, join(run, d)]));
@@ -96,7 +96,7 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace }
   };
   const server = spawn(
     codeServer,
-    ['--config', config, '--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', dirs.ws],
+    ['--config', config, '--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', ...serverArgs, dirs.ws],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let serverLog = '';

@@ -1,0 +1,14 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rowsToCsv } from '../../src/extension/csvExport';
+import type { EntityRow } from '../../src/extension/panelMessages';
+
+const row = (over: Partial<EntityRow>): EntityRow => ({ id: 'x', kind: 'smiles', text: 'CCO', uri: 'file:///a.py', line: 0, character: 0, where: 'a.py:1', descriptors: [], predictions: [], ...over });
+
+test('CSV export: a column per descriptor and per tag, blanks where a row has none, quoting where needed', () => {
+  const csv = rowsToCsv([
+    row({ text: 'CC(=O)O', descriptors: [{ name: 'MW', value: 60.05 }], predictions: [{ tag: '<QED>', value: 0.4, bundle: 'qed' }] }),
+    row({ kind: 'protein', text: 'MKV,"odd"', where: 'cell 2:1', descriptors: [{ name: 'Length', value: 9 }], predictions: [] }),
+  ]);
+  assert.equal(csv, 'kind,text,where,MW,Length,<QED>\nsmiles,CC(=O)O,a.py:1,60.05,,0.4\nprotein,"MKV,""odd""",cell 2:1,,9,\n');
+});
