@@ -73,7 +73,11 @@ export function scanSmilesRuns(env: ScanEnv, from: number, to: number, masks: Li
 
 function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: LineMasks, hits: Hit[]): void {
   const { text } = env;
-  let [start, end] = trim(text, runStart, runEnd);
+  // A run opened by '#' is a colour (#CCCCCC), an anchor or a tag; by '@', a decorator or a handle.
+  if (text[runStart] === '#' || text[runStart] === '@') return;
+  // Stars around a run are markdown emphasis, unless quotes say it is a polymer ("*CC(C)*").
+  const emphasis = !isQuoted(text, runStart, runEnd);
+  let [start, end] = trim(text, runStart, runEnd, emphasis);
   if (end - start < 1) return;
   let candidate = text.slice(start, end);
   let shape = smilesShape(candidate);
@@ -81,7 +85,7 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
     // `key=VALUE` with no spaces (command lines, config files): the value may be a SMILES.
     const eq = candidate.indexOf('=');
     if (eq <= 0 || !/^[A-Za-z_][\w.-]*$/.test(candidate.slice(0, eq))) return;
-    [start, end] = trim(text, start + eq + 1, end);
+    [start, end] = trim(text, start + eq + 1, end, emphasis);
     candidate = text.slice(start, end);
     shape = smilesShape(candidate);
     if (!shape) return;
@@ -98,11 +102,11 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
 }
 
 /** Drops what prose and markup put around a SMILES: sentence punctuation, brackets, emphasis. */
-function trim(text: string, start: number, end: number): [number, number] {
+function trim(text: string, start: number, end: number, emphasis: boolean): [number, number] {
   for (;;) {
     const first = text[start];
     const last = text[end - 1];
-    if (end - start >= 2 && (first === '*' || first === '_') && (last === '*' || last === '_')) {
+    if (emphasis && end - start >= 2 && (first === '*' || first === '_') && (last === '*' || last === '_')) {
       start++;
       end--;
     } else if (end > start && '.-=#/\\_'.includes(last)) end--;

@@ -27,7 +27,9 @@ const WORDS = new Set([
 export function acceptSmiles(text: string, shape: SmilesShape, contextOf: SmilesContext | (() => SmilesContext), capsProse: () => boolean): boolean {
   let known: SmilesContext | undefined;
   const context = () => (known ??= typeof contextOf === 'function' ? contextOf() : contextOf);
-  if (contextOf === 'column') return shape.atoms >= 1;
+  // Regular expressions such as [*].* parse as wildcard atoms.
+  if (shape.atoms === shape.wildcards) return false;
+  if (contextOf === 'column') return true;
   if (isFormula(text)) return false;
   // A quoted string next to a mention of SMILES is one, even when it spells a word ("CC" in a list of SMILES).
   if (WORDS.has(text)) {

@@ -6,6 +6,8 @@ export interface SmilesShape {
   /** Atoms written in the string (organic subset, aromatic and bracket atoms). */
   readonly atoms: number;
   readonly carbons: number;
+  /** '*' atoms: attachment points in a fragment, never a molecule on their own. */
+  readonly wildcards: number;
   /** Ring-closure digits, bracket atoms (chirality @ lives in them) or lowercase aromatic atoms. */
   readonly strongEvidence: boolean;
   /** A bracket atom that says more than its element: isotope, hydrogens, charge or chirality ("[13CH4]", "[Na+]"). */
@@ -29,6 +31,7 @@ export function smilesShape(s: string): SmilesShape | null {
   if (s.length === 0 || s.length > 4096) return null;
   let atoms = 0;
   let carbons = 0;
+  let wildcards = 0;
   let strong = false;
   let weak = false;
   let decorated = false;
@@ -63,6 +66,7 @@ export function smilesShape(s: string): SmilesShape | null {
     if (atom) {
       atoms++;
       if (atom === 'C' || atom === 'c') carbons++;
+      else if (atom === '*') wildcards++;
       prev = Prev.Atom;
       continue;
     }
@@ -112,7 +116,7 @@ export function smilesShape(s: string): SmilesShape | null {
   }
   if (prev !== Prev.Atom || depth !== 0 || openRings.size > 0) return null;
   // Cis/trans marks mean something only around a double bond; "CC/CO" is prose.
-  return { atoms, carbons, strongEvidence: strong, decoratedAtom: decorated, weakEvidence: weak || (directional && s.includes('=')) };
+  return { atoms, carbons, wildcards, strongEvidence: strong, decoratedAtom: decorated, weakEvidence: weak || (directional && s.includes('=')) };
 }
 
 const FORMULA = /^(?:[A-Z][a-z]?\d*)+$/;

@@ -180,3 +180,10 @@ test('a printed data frame: values right- or left-aligned under a smiles header 
   ].join('\n');
   assert.deepEqual((await scan(text)).map(at), ['smiles CCO 1:18-1:21', 'smiles CC 2:19-2:21', 'smiles C=CC#N 3:15-3:21']);
 });
+
+test('wildcard-only strings (regular expressions such as [*].*) and CSS colours are not molecules', async () => {
+  for (const line of ['pattern = r"[*].*"', "tokens = r'[*@]'", 'color: #CCCCCC; border: 1px solid #CCC;', 'h1 { color: #CCCCCC }']) {
+    assert.deepEqual((await scan(line + '\n')).map(at), [], line);
+  }
+  assert.deepEqual((await scan('smiles = "*CC(C)*"\n')).map(at), ['smiles *CC(C)* 0:10-0:17']);
+});
