@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { Graph, broadcastAxes } from '../../src/runtime/graph/graph';
-import { serializeModel } from '../../src/runtime/graph/serialize';
+import { serializeModel, writeModelWithExternalData } from '../../src/runtime/graph/serialize';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 async function run(graph: Graph, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(serializeModel(graph));
@@ -62,4 +65,24 @@ test('concat names the summed dim; nodes are recorded as plain data in order', a
     cur: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 2, 2]),
   });
   assert.deepEqual(Array.from(out.s.data as Float32Array), [10, 20]);
+});
+
+test('a graph written with external data runs like the in-memory one', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [1, 512]);
+  const w = g.initializer('w', 'float32', [512, 3], Float32Array.from({ length: 1536 }, (_, i) => Math.sin(i)));
+  const b = g.initializer('b', 'float32', [3], Float32Array.of(1, 2, 3));
+  g.output(g.add(g.matMul(x, w), b), 'y');
+  const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: 512 }, (_, i) => Math.cos(i)), [1, 512]) };
+  const dir = mkdtempSync(join(tmpdir(), 'tagllm-graph-test-'));
+  try {
+    writeModelWithExternalData(g, join(dir, 'model.onnx'));
+    assert.ok(statSync(join(dir, 'model.onnx')).size < 1024, 'the weight went to the data file');
+    assert.equal(statSync(join(dir, 'model.onnx.data')).size, 512 * 3 * 4);
+    const fromDisk = (await (await ort.InferenceSession.create(join(dir, 'model.onnx'))).run(feeds)).y;
+    const inMemory = (await run(g, feeds)).y;
+    assert.deepEqual(Array.from(fromDisk.data as Float32Array), Array.from(inMemory.data as Float32Array));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

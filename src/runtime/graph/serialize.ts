@@ -1,17 +1,23 @@
 // Graph -> ONNX ModelProto bytes. protobufjs encodes the structure; the initializers' raw
 // bytes are framed by hand (tag + length + bytes, which protobuf allows in any field order)
 // and copied once, straight from their typed arrays, into the single output buffer: pushing
-// half a gigabyte through protobufjs' writer costs seconds. A ModelProto is limited to 2 GiB;
-// a SmolLM2-135M-sized float32 model (~540 MB) fits comfortably.
+// half a gigabyte through protobufjs' writer costs seconds. A ModelProto is limited to 2 GiB
+// (a SmolLM2-135M-sized float32 model, ~540 MB, fits comfortably); larger graphs are written
+// to disk with their weights in ONNX external data (writeModelWithExternalData).
 import { FLOAT_ATTRIBUTES, ONNX_DTYPE_CODE, type AttrValue, type Graph, type GraphNode, type Value } from './graph';
 import { GraphProto, ModelProto, OnnxAttributeType, TensorProto } from './onnxProto';
 import { UnsupportedError } from '../errors';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export const OPSET_VERSION = 18;
 const IR_VERSION = 8;
 
 /** protobuf's hard limit on one message; onnxruntime refuses larger ModelProtos. */
-const PROTOBUF_LIMIT = 2 ** 31 - 1;
+export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+/** Initializers smaller than this stay inside the ModelProto when weights go to external data. */
+const EXTERNAL_DATA_MIN_BYTES = 1024;
+const DATA_LOCATION_EXTERNAL = 1;
 const MODEL_GRAPH_FIELD = 7;
 const GRAPH_INITIALIZER_FIELD = 5;
 const TENSOR_RAW_DATA_FIELD = 9;
@@ -53,6 +59,54 @@ export function serializeModel(graph: Graph): Uint8Array {
     put(t.raw);
   }
   return out;
+}
+
+/** Bytes of all initializers: what decides between one buffer and external data. */
+export function initializerBytes(graph: Graph): number {
+  let n = 0;
+  for (const { data } of graph.initializers.values()) n += data.byteLength;
+  return n;
+}
+
+/**
+ * Writes `modelPath` (the graph, small) and `modelPath.data` (every initializer of 1 KiB or
+ * more, back to back) for onnxruntime to load from the path; no size limit but the disk's.
+ */
+export function writeModelWithExternalData(graph: Graph, modelPath: string): void {
+  const dataPath = `${modelPath}.data`;
+  const fd = openSync(dataPath, 'w');
+  let offset = 0;
+  const initializer: object[] = [];
+  try {
+    for (const { value, data } of graph.initializers.values()) {
+      const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const tensor = { name: value.name, dims: value.shape as number[], dataType: ONNX_DTYPE_CODE[value.dtype] };
+      if (raw.length < EXTERNAL_DATA_MIN_BYTES) {
+        initializer.push({ ...tensor, rawData: raw });
+        continue;
+      }
+      writeSync(fd, raw);
+      initializer.push({
+        ...tensor,
+        dataLocation: DATA_LOCATION_EXTERNAL,
+        externalData: [
+          { key: 'location', value: basename(dataPath) },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(raw.length) },
+        ],
+      });
+      offset += raw.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const model = {
+    irVersion: IR_VERSION,
+    producerName: 'tagllm',
+    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    graph: { name: graph.name, node: graph.nodes.map(nodeProto), initializer, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
+  };
+  writeFileSync(modelPath, ModelProto.encode(model).finish());
 }
 
 /** The key and length prefix of a length-delimited protobuf field. */

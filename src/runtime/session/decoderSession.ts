@@ -3,7 +3,11 @@
 import * as ort from 'onnxruntime-node';
 import type { F32Tensor, LoadedModel } from '../model/description';
 import { ShapeMismatchError } from '../errors';
-import { serializeModel } from '../graph/serialize';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Graph } from '../graph/graph';
+import { initializerBytes, PROTOBUF_LIMIT, serializeModel, writeModelWithExternalData } from '../graph/serialize';
 import {
   buildDecoderGraph,
   pastKeyName,
@@ -12,7 +16,7 @@ import {
   presentValueName,
   type DecoderGraphOptions,
 } from '../llama/decoderGraph';
-import { createOrtSession, defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
+import { createOrtSession, defaultProviderPreference, type OrtSession, type Provider, type ProviderPreference } from './ortSession';
 
 export interface DecoderOutputs {
   /** [batch, seq, hidden], after the final norm. */
@@ -47,7 +51,7 @@ export class DecoderSession {
 
   static async create(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
     const { graph } = buildDecoderGraph(model.config, model.weights, options);
-    const ortSession = await createOrtSession(serializeModel(graph), options.provider ?? defaultProviderPreference());
+    const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference());
     return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
   }
 
@@ -99,6 +103,25 @@ export class DecoderSession {
 
   release(): Promise<void> {
     return this.session.release();
+  }
+}
+
+/** Room left in a ModelProto for the graph structure beside the weights. */
+const STRUCTURE_MARGIN = 64 * 2 ** 20;
+
+/**
+ * In memory when the weights fit one ModelProto; otherwise through a temporary model file
+ * with external data, removed once onnxruntime has loaded it.
+ */
+export async function createSessionForGraph(graph: Graph, preference: ProviderPreference): Promise<OrtSession> {
+  if (initializerBytes(graph) < PROTOBUF_LIMIT - STRUCTURE_MARGIN) return createOrtSession(serializeModel(graph), preference);
+  const dir = mkdtempSync(join(tmpdir(), 'tagllm-graph-'));
+  try {
+    const modelPath = join(dir, 'model.onnx');
+    writeModelWithExternalData(graph, modelPath);
+    return await createOrtSession(modelPath, preference);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

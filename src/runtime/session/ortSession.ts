@@ -51,21 +51,26 @@ export function cudaAvailable(): boolean {
 /** Set once CUDA has failed to start in this process, so later sessions do not retry it. */
 let cudaFailure: string | undefined;
 
-export async function createOrtSession(model: Uint8Array, preference: ProviderPreference = defaultProviderPreference()): Promise<OrtSession> {
+/** `model` is the ModelProto bytes, or the path of a model file (with its external data beside it). */
+export async function createOrtSession(model: Uint8Array | string, preference: ProviderPreference = defaultProviderPreference()): Promise<OrtSession> {
   let fallbackReason: string | undefined;
   if (preference !== 'cpu') {
     if (!cudaAvailable()) fallbackReason = 'onnxruntime-node is installed without its CUDA provider library (install it with CUDA to use a GPU)';
     else if (cudaFailure !== undefined) fallbackReason = cudaFailure;
     else {
       try {
-        return { session: await ort.InferenceSession.create(model, sessionOptions('cuda')), provider: 'cuda' };
+        return { session: await openSession(model, 'cuda'), provider: 'cuda' };
       } catch (err) {
         fallbackReason = cudaFailure = `CUDA execution provider failed to start: ${firstLine(err)}`;
       }
     }
   }
-  const session = await ort.InferenceSession.create(model, sessionOptions('cpu'));
+  const session = await openSession(model, 'cpu');
   return fallbackReason === undefined ? { session, provider: 'cpu' } : { session, provider: 'cpu', fallbackReason };
+}
+
+function openSession(model: Uint8Array | string, provider: Provider): Promise<ort.InferenceSession> {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions(provider)) : ort.InferenceSession.create(model, sessionOptions(provider));
 }
 
 function firstLine(err: unknown): string {
