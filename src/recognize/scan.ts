@@ -6,6 +6,7 @@ import { extname } from 'node:path';
 import { loadSmilesJudge, type SmilesJudge } from './rdkitJudge';
 import { scanText, scanTextAsync } from './textScanner';
 import { scanNotebook } from './notebook';
+import { UnsupportedError } from '../runtime/errors';
 import type { Entity, FileScan, TextFormat } from './types';
 
 /** Files above this size are skipped unread. */
@@ -34,8 +35,13 @@ export function formatOf(fileName: string, languageId?: string): TextFormat {
   return 'text';
 }
 
-/** Entities in a document's text (an editor buffer or a notebook cell), scanned in chunks that yield to the event loop. */
+/**
+ * Entities in a document's text (an editor buffer or a notebook cell), scanned in chunks that
+ * yield to the event loop. A text over the file cap is refused with an error that says so.
+ */
 export async function scanDocument(text: string, fileName: string, languageId?: string, signal?: AbortSignal): Promise<Entity[]> {
+  // Characters, not bytes: a cheap bound that never undercounts the UTF-8 size by more than 3x.
+  if (text.length > MAX_FILE_BYTES) throw new UnsupportedError(`too large to scan (${mb(text.length)} M characters; the cap is ${mb(MAX_FILE_BYTES)} MB)`, fileName);
   return scanTextAsync(text, formatOf(fileName, languageId), await loadSmilesJudge(), signal);
 }
 

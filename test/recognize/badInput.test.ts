@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSmilesJudge, scanFile, scanNotebook, scanText, scanTextAsync } from '../../src/recognize/index';
+import { loadSmilesJudge, MAX_FILE_BYTES, scanDocument, scanFile, scanNotebook, scanText, scanTextAsync } from '../../src/recognize/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagllm-recognize-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -77,4 +77,9 @@ test('an async scan stops when its signal aborts', async () => {
   const controller = new AbortController();
   controller.abort();
   await assert.rejects(scanTextAsync('CCO\n'.repeat(10), 'text', judge, controller.signal), { name: 'AbortError' });
+});
+
+test('an editor buffer over the cap is refused with an error naming the document', async () => {
+  await assert.rejects(scanDocument('C'.repeat(MAX_FILE_BYTES + 1), '/tmp/huge.txt'), { name: 'UnsupportedError', message: /^\/tmp\/huge\.txt: too large to scan/ });
+  assert.deepEqual((await scanDocument('smiles: "CCO"', 'notes.md')).map((e) => e.text), ['CCO']);
 });
