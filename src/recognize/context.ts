@@ -13,11 +13,11 @@ const LIST_OPENER = /[[({]\s*$/;
 const CAPS_WORD = /\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
 const WORD = /\b[A-Za-z]{2,}\b/g;
 
-/** How many lines above a SMILES cue may sit (opening a list of SMILES), and around a protein cue. */
-const SMILES_CUE_LINES_ABOVE = 20;
+/** How many lines above a cue may sit when it opens a list (or heads a printed table), and around a protein cue. */
+const LIST_LINES_ABOVE = 20;
 /** Lines whose verdicts an edit of one line can change: one above (protein cues), and down to the end of a list it may open. */
 export const CONTEXT_LINES_ABOVE = 1;
-export const CONTEXT_LINES_BELOW = SMILES_CUE_LINES_ABOVE;
+export const CONTEXT_LINES_BELOW = LIST_LINES_ABOVE;
 /** How many characters before a candidate a SMILES cue may end. */
 const SMILES_CUE_REACH = 48;
 const PROTEIN_CUE_LINES_AROUND = 1;
@@ -43,10 +43,15 @@ export class LineContext {
     const lineStart = this.lines.lineStart(line);
     const before = this.text.slice(Math.max(lineStart, start - SMILES_CUE_REACH), start);
     if (SMILES_CUE.test(before)) return true;
+    return this.inCuedList(line, this.smilesCue, SMILES_CUE);
+  }
+
+  /** The line is an item (one quoted string) of a list whose opening line carries the cue. */
+  private inCuedList(line: number, cache: Map<number, boolean>, cue: RegExp): boolean {
     if (!LIST_ITEM.test(this.lineText(line))) return false;
-    for (let l = line - 1; l >= Math.max(0, line - SMILES_CUE_LINES_ABOVE); l--) {
+    for (let l = line - 1; l >= Math.max(0, line - LIST_LINES_ABOVE); l--) {
       const t = this.lineText(l);
-      if (this.cached(this.smilesCue, l, SMILES_CUE)) return LIST_OPENER.test(t);
+      if (this.cached(cache, l, cue)) return LIST_OPENER.test(t);
       if (!LIST_ITEM.test(t)) return false;
     }
     return false;
@@ -60,7 +65,7 @@ export class LineContext {
   underSmilesHeader(line: number, start: number, end: number): boolean {
     const lineStart = this.lines.lineStart(line);
     const [left, right] = [start - lineStart, end - lineStart];
-    for (let l = line - 1; l >= Math.max(0, line - SMILES_CUE_LINES_ABOVE); l--) {
+    for (let l = line - 1; l >= Math.max(0, line - LIST_LINES_ABOVE); l--) {
       const t = this.lineText(l);
       if (t.trim() === '') return false;
       if (!this.cached(this.smilesCue, l, SMILES_CUE) || !HEADER_LINE.test(t)) continue;
@@ -71,12 +76,13 @@ export class LineContext {
     return false;
   }
 
+  /** A protein cue on this line or the next to it, or opening a list this line is an item of. */
   nearProteinCue(line: number): boolean {
     const last = Math.min(this.lines.lineCount - 1, line + PROTEIN_CUE_LINES_AROUND);
     for (let l = Math.max(0, line - PROTEIN_CUE_LINES_AROUND); l <= last; l++) {
       if (this.cached(this.proteinCue, l, PROTEIN_CUE)) return true;
     }
-    return false;
+    return this.inCuedList(line, this.proteinCue, PROTEIN_CUE);
   }
 
   /** A line shouting in capitals: at least three upper-case words, at least half of its words. */

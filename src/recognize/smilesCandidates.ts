@@ -76,16 +76,21 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   // A run opened by '#' is a colour (#CCCCCC), an anchor or a tag; by '@', a decorator or a handle.
   if (text[runStart] === '#' || text[runStart] === '@') return;
   // Stars around a run are markdown emphasis, unless quotes say it is a polymer ("*CC(C)*").
-  const emphasis = !isQuoted(text, runStart, runEnd);
-  let [start, end] = trim(text, runStart, runEnd, emphasis);
+  const quoted = isQuoted(text, runStart, runEnd);
+  let [start, end] = trim(text, runStart, runEnd, !quoted);
   if (end - start < 1) return;
   let candidate = text.slice(start, end);
   let shape = smilesShape(candidate);
+  if (!shape && quoted && candidate.includes('\\\\')) {
+    // A cis/trans backslash escaped in a source string ("C\\C=C/C" in Python or JS): the molecule is the unescaped text.
+    candidate = candidate.replaceAll('\\\\', '\\');
+    shape = smilesShape(candidate);
+  }
   if (!shape) {
     // `key=VALUE` with no spaces (command lines, config files): the value may be a SMILES.
     const eq = candidate.indexOf('=');
     if (eq <= 0 || !/^[A-Za-z_][\w.-]*$/.test(candidate.slice(0, eq))) return;
-    [start, end] = trim(text, start + eq + 1, end, emphasis);
+    [start, end] = trim(text, start + eq + 1, end, !quoted);
     candidate = text.slice(start, end);
     shape = smilesShape(candidate);
     if (!shape) return;

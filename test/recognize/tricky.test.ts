@@ -187,3 +187,13 @@ test('wildcard-only strings (regular expressions such as [*].*) and CSS colours 
   }
   assert.deepEqual((await scan('smiles = "*CC(C)*"\n')).map(at), ['smiles *CC(C)* 0:10-0:17']);
 });
+
+test('an escaped backslash in a source string is unescaped in the entity, its range stays on the source', async () => {
+  const line = 'cis = "C/C=C\\\\C"  # cis-2-butene';
+  assert.deepEqual((await scan(line)).map(at), ['smiles C/C=C\\C 0:7-0:15']);
+});
+
+test('a list opened on a cue line: each item below it has the cue', async () => {
+  const text = ['peptides = [', '    "GIGKFLHSAKKF",', '    "DRVYIHPF",  # angiotensin II', ']', 'smiles = [', "    'CCO',", "    'CC',", ']', 'tags = [', '    "CO",', '    "GIGKFLHSAKKF",', ']'].join('\n');
+  assert.deepEqual((await scan(text)).map(at), ['protein GIGKFLHSAKKF 1:5-1:17', 'protein DRVYIHPF 2:5-2:13', 'smiles CCO 5:5-5:8', 'smiles CC 6:5-6:7']);
+});
