@@ -4,6 +4,7 @@
 // to the baselines, and save the bundle. Stage 1 (domain) learns a domain tag by next-token
 // likelihood; stage 2 (function) and 3 (cross) learn a function tag and its linear head on
 // standardized targets, with metrics reported in the target's units.
+import { basename } from 'node:path';
 import { UsageError } from '../errors';
 import { inputKindOfDomain, loadExamples, type ExampleSet } from '../data/examples';
 import { labelledSplit, randomSplit, type SplitIndices } from '../data/split';
@@ -251,7 +252,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
       modelFingerprint(model),
       writtenTags.map((name): TagEntry => {
         const isFunction = stage !== 'domain' && name === options.functionTag;
-        const training = { stage, data: options.data, label: label ?? null, n_train: split.train.length, seed, lr: options.lr ?? DEFAULT_LR };
+        const training = { stage, data: basename(options.data), label: label ?? null, n_train: split.train.length, seed, lr: options.lr ?? DEFAULT_LR };
         if (!isFunction) return { name, kind: 'domain', description: `${name.slice(1, -1)} domain`, value: values.get(name)!, training };
         return {
           name, kind: 'function', description, template: task.template.text, value: values.get(name)!, head: head!,
