@@ -19,6 +19,8 @@ test('pearson: perfect, anti and a worked example', () => {
   // x = 1..5, y = 2,4,5,4,5: sxy = 6, sxx = 10, syy = 6 → r = 6/√60
   close(pearson([1, 2, 3, 4, 5], [2, 4, 5, 4, 5]), 6 / Math.sqrt(60));
   assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])));
+  // a constant prediction whose mean is not exactly representable is still constant
+  assert.ok(Number.isNaN(pearson([0.1, 0.7, 0.3], [0.1 + 0.2, 0.1 + 0.2, 0.1 + 0.2])));
 });
 
 test('spearman uses average ranks for ties', () => {

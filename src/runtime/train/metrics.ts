@@ -57,7 +57,13 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
     saa += da * da;
     sbb += db * db;
   }
-  return saa === 0 || sbb === 0 ? NaN : sab / Math.sqrt(saa * sbb);
+  // a constant side has no correlation (tested exactly: its centred values are rounding noise)
+  return isConstant(a) || isConstant(b) ? NaN : sab / Math.sqrt(saa * sbb);
+}
+
+function isConstant(v: ArrayLike<number>): boolean {
+  for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
+  return true;
 }
 
 /** 1-based ranks, ties sharing their average rank. */
