@@ -66,10 +66,43 @@ def bench_generate(model, vocab, batch, seq, new_tokens):
                 tokens_per_s=round(batch * 1000 / step, 2), ms_per_step=round(step, 2), prompt_ms=round(prompt_ms, 2))
 
 
+def bench_train(model, vocab, batch, seq, p=10, seconds=3.0):
+    """One tag-training step as `tagllm bench train` times it: seq - p tokens then a p-vector tag,
+    MSE through a linear head at the last position, backward to the tag and head only (weights
+    frozen), AdamW."""
+    for w in model.parameters():
+        w.requires_grad_(False)
+    emb = model.get_input_embeddings()
+    hidden = model.config.hidden_size
+    base = emb(tokens(vocab, batch * (seq - p)).view(batch, seq - p)).detach()
+    tag = torch.nn.Parameter(emb.weight.mean(0, keepdim=True).repeat(p, 1).clone())
+    head = torch.nn.Linear(hidden, 1)
+    opt = torch.optim.AdamW([tag, *head.parameters()], lr=1e-3)
+    target = torch.zeros(batch, 1)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        x = torch.cat([base, tag.unsqueeze(0).expand(batch, p, hidden)], dim=1)
+        h = model.model(inputs_embeds=x, use_cache=False).last_hidden_state[:, -1]
+        torch.nn.functional.mse_loss(head(h), target).backward()
+        opt.step()
+
+    step()
+    times, start = [], time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 100):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1000)
+    ms = statistics.median(times)
+    return dict(mode="train", batch=batch, seq=seq, p=p, tokens_per_s=round(batch * seq * 1000 / ms, 2),
+                examples_per_s=round(batch * 1000 / ms, 2), ms_per_step=round(ms, 2))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--shapes", default="stories260K,smollm2-135m")
+    p.add_argument("--modes", default="forward,generate,train")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -78,9 +111,14 @@ def main():
         model = LlamaForCausalLM(config).eval()
         for batch in (1, 8):
             common = dict(model=name, torch=torch.__version__, threads=args.threads, attention=model.config._attn_implementation)
-            print(json.dumps({**common, **bench_forward(model, config.vocab_size, batch, 64)}), flush=True)
-            new = 16 if name.startswith("smollm") else 64
-            print(json.dumps({**common, **bench_generate(model, config.vocab_size, batch, 16, new)}), flush=True)
+            modes = args.modes.split(",")
+            if "forward" in modes:
+                print(json.dumps({**common, **bench_forward(model, config.vocab_size, batch, 64)}), flush=True)
+            if "generate" in modes:
+                new = 16 if name.startswith("smollm") else 64
+                print(json.dumps({**common, **bench_generate(model, config.vocab_size, batch, 16, new)}), flush=True)
+            if "train" in modes:
+                print(json.dumps({**common, **bench_train(model, config.vocab_size, batch, 64)}), flush=True)
 
 
 if __name__ == "__main__":
