@@ -49,6 +49,8 @@ export function lossCurve(points: ReadonlyArray<{ step: number; loss: number; va
   svg.append(el('polyline', { class: 'series train', points: points.map((p) => `${x(p.step)},${y(p.loss)}`).join(' ') }));
   const valid = points.filter((p) => p.validLoss !== undefined);
   if (valid.length > 0) svg.append(el('polyline', { class: 'series valid', points: valid.map((p) => `${x(p.step)},${y(p.validLoss as number)}`).join(' ') }));
+  svg.append(el('text', { class: 'legend train', x: width - margin.right, y: margin.top + 10, 'text-anchor': 'end' }, 'train'));
+  if (valid.length > 0) svg.append(el('text', { class: 'legend valid', x: width - margin.right, y: margin.top + 24, 'text-anchor': 'end' }, 'validation'));
   return svg;
 }
 

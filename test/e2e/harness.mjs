@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
@@ -68,7 +68,11 @@ async function freePort() {
   });
 }
 
-export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, serverArgs = [] }) {
+/**
+ * trusted: false opens the folder in Restricted Mode (Workspace Trust on, no startup prompt), so the suite can
+ * check what the extension refuses to load there.
+ */
+export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, serverArgs = [], trusted = true }) {
   ensureToolchain();
   const run = mkdtempSync(join(tmpdir(), 'tagllm-e2e-'));
   const dirs = Object.fromEntries(['ud', 'ext', 'ws', 'chrome', 'xdg-data', 'xdg-config', 'xdg-cache'].map((d) => [d, join(run, d)]));
@@ -76,10 +80,14 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, 
   // Machine-scoped settings (the model path) of a remote extension host are read from Machine/, not User/.
   for (const scope of ['User', 'Machine']) {
     mkdirSync(join(dirs.ud, scope), { recursive: true });
-    writeFileSync(join(dirs.ud, scope, 'settings.json'), JSON.stringify(userSettings(settings), null, 2));
+    const trust = trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false };
+    writeFileSync(join(dirs.ud, scope, 'settings.json'), JSON.stringify({ ...userSettings(settings), ...trust }, null, 2));
   }
   cpSync(join(repo, 'test', 'e2e', 'fixtures', 'workspace'), dirs.ws, { recursive: true });
-  for (const [name, content] of Object.entries(workspaceFiles ?? {})) writeFileSync(join(dirs.ws, name), content);
+  for (const [name, content] of Object.entries(workspaceFiles ?? {})) {
+    mkdirSync(dirname(join(dirs.ws, name)), { recursive: true });
+    writeFileSync(join(dirs.ws, name), content);
+  }
   // TAGLLM_E2E_VSIX=file.vsix runs the suite on the packaged extension instead of this checkout's build.
   const extensionDir = process.env.TAGLLM_E2E_VSIX ? installVsix(process.env.TAGLLM_E2E_VSIX, dirs) : installExtension(dirs.ext);
   await prepareWorkspace?.(dirs.ws);
@@ -87,8 +95,10 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, 
   const port = await freePort();
   const config = join(run, 'config.yaml');
   writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+  // The model reaches the extension through its settings only (TAGLLM_MODEL would bypass Restricted Mode checks).
+  const { TAGLLM_MODEL: _model, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     PATH: `${join(node24, 'bin')}:${process.env.PATH}`,
     XDG_DATA_HOME: dirs['xdg-data'],
     XDG_CONFIG_HOME: dirs['xdg-config'],
@@ -96,7 +106,7 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, 
   };
   const server = spawn(
     codeServer,
-    ['--config', config, '--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', ...serverArgs, dirs.ws],
+    ['--config', config, '--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check', ...(trusted ? ['--disable-workspace-trust'] : []), '--disable-getting-started-override', ...serverArgs, dirs.ws],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let serverLog = '';

@@ -1,7 +1,8 @@
 // End-to-end tests in real VS Code (code-server) with the extension from this checkout. Started by
 // test/run-tests.mjs after the unit tests; one code-server and one browser serve the whole suite.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,14 +18,20 @@ function trainingCsv() {
   return `smiles\n${lines.map((l) => l.split(',').at(-1).trim()).join('\n')}\n`;
 }
 
+// One <QED> bundle, trained through the extension's runtime process before any workbench starts, for every suite.
+const pretrained = mkdtempSync(join(tmpdir(), 'tagllm-e2e-bundle-'));
+before(async () => {
+  const csv = join(pretrained, 'train.csv');
+  writeFileSync(csv, trainingCsv());
+  await pretrainBundle({ model, dataPath: csv, outDir: join(pretrained, 'qed'), tagName: '<QED>', labelColumn: 'qed', steps: 4 });
+});
+after(() => rmSync(pretrained, { recursive: true, force: true }));
+const withBundle = (ws) => cpSync(join(pretrained, 'qed'), join(ws, '.tagllm', 'qed'), { recursive: true });
+
 describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
   let vs;
   before(async () => {
-    vs = await startVsCode({
-      settings: { 'tagllm.model': model },
-      workspaceFiles: { 'train.csv': trainingCsv() },
-      prepareWorkspace: (ws) => pretrainBundle({ model, dataPath: join(ws, 'train.csv'), outDir: join(ws, '.tagllm', 'qed'), tagName: '<QED>', labelColumn: 'qed', steps: 4 }),
-    });
+    vs = await startVsCode({ settings: { 'tagllm.model': model }, workspaceFiles: { 'train.csv': trainingCsv() }, prepareWorkspace: withBundle });
   });
   after(async () => {
     await vs?.stop();
@@ -82,6 +89,10 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     await screenshot(vs.page, '06-panel-filtered');
     await vs.page.keyboard.press('Control+A');
     await vs.page.keyboard.press('Backspace');
+    // A click on a row reveals the entity in the editor.
+    await frame.waitForFunction(() => document.querySelectorAll('.entity-row').length === 5, null, { timeout: 10_000 });
+    await frame.locator('.entity-row', { hasText: 'CC(=O)Nc1ccc(O)cc1' }).click();
+    await vs.page.locator('.statusbar-item', { hasText: /Ln 15, Col 16/ }).waitFor({ timeout: 10_000 });
     await runCommand(vs.page, 'View: Close Editor');
   });
 
@@ -96,6 +107,10 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     assert.ok(tagged.some((t) => /2 molecules · <QED> -?\d/.test(t)), `cell annotations: ${JSON.stringify(tagged)}`);
     assert.ok(tagged.some((t) => /1 protein/.test(t)), `cell annotations: ${JSON.stringify(tagged)}`);
     assert.equal(tagged.length, 2, 'only the two cells with entities are annotated');
+    // Hovers work inside notebook cells too.
+    const text = await hover(vs.page, 'O=C(O)c1ccccc1O', '<QED>');
+    await screenshot(vs.page, '07b-notebook-hover');
+    assert.match(text, /MW 138\.1 g\/mol/);
   });
 
   test('Train Function Tag finishes, reports metrics, and its prediction appears in hovers', async () => {
@@ -138,6 +153,36 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     assert.match(text, /<QED>\s+-?\d/);
   });
 
+  test('Evaluate Tag draws a parity plot in the panel', async () => {
+    const page = vs.page;
+    await openFile(page, 'analysis.py', 'ASPIRIN');
+    await runCommand(page, 'Tag-LLM: Evaluate Tag');
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="qed"]', { timeout: 30_000 });
+    await page.keyboard.type('qed', { delay: 15 });
+    await sleep(300);
+    await page.keyboard.press('Enter'); // bundle .tagllm/qed
+    await sleep(500);
+    await page.keyboard.press('Enter'); // tag name <QED>
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="train.csv"]', { timeout: 30_000 });
+    await page.keyboard.type('train.csv', { delay: 15 });
+    await sleep(300);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="smiles"]', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="qed"]', { timeout: 30_000 });
+    await page.keyboard.type('qed', { delay: 15 });
+    await sleep(300);
+    await page.keyboard.press('Enter');
+    const frame = await webviewFrame(page, 'svg.parity circle', 120_000);
+    const points = await frame.locator('svg.parity circle').count();
+    const metrics = await frame.locator('#evaluation-metrics').innerText();
+    await frame.locator('svg.parity').scrollIntoViewIfNeeded();
+    await screenshot(page, '09b-parity');
+    assert.equal(points, 48, 'one point per row of train.csv');
+    assert.match(metrics, /mse [\d.e+-]+ · rmse/);
+    await runCommand(page, 'View: Close Editor');
+  });
+
   test('the runtime process is killed during a hover session, restarts, and the next hover works', async () => {
     await openFile(vs.page, 'analysis.py', 'ASPIRIN');
     await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', '<QED>');
@@ -154,5 +199,27 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     const after = runtimePids(vs.extensionDir);
     assert.equal(after.length, 1);
     assert.notEqual(after[0], before[0]);
+  });
+});
+
+describe('Tag-LLM in Restricted Mode', { timeout: 10 * 60_000 }, () => {
+  let vs;
+  before(async () => {
+    // The model and the bundle are named only by the workspace: its settings and its .tagllm/ folder.
+    vs = await startVsCode({ settings: {}, trusted: false, workspaceFiles: { '.vscode/settings.json': JSON.stringify({ 'tagllm.model': model }) }, prepareWorkspace: withBundle });
+  });
+  after(async () => {
+    await vs?.stop();
+  });
+
+  test('an untrusted workspace gets cards but loads neither the model nor the bundle it names', async () => {
+    assert.ok(existsSync(join(vs.workspace, '.tagllm', 'qed', 'tagbundle.json')), 'the workspace does hold a bundle');
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    const text = await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', 'Molecule');
+    await screenshot(vs.page, '11-restricted-mode');
+    assert.match(text, /MW 180\.2 g\/mol/);
+    assert.match(text, /No function tags loaded/);
+    assert.match(text, /model no model/);
+    assert.doesNotMatch(text, /<QED>/);
   });
 });
