@@ -21,6 +21,10 @@ export const CONTEXT_LINES_BELOW = LIST_LINES_ABOVE;
 /** How many characters before a candidate a SMILES cue may end. */
 const SMILES_CUE_REACH = 48;
 const PROTEIN_CUE_LINES_AROUND = 1;
+/** How many characters around a candidate a protein cue on its own line may be. */
+const PROTEIN_CUE_REACH = 80;
+/** Longer lines (minified code, data blobs) lend no cue to their neighbours. */
+const ORDINARY_LINE = 300;
 
 export class LineContext {
   private readonly smilesCue = new Map<number, boolean>();
@@ -76,11 +80,19 @@ export class LineContext {
     return false;
   }
 
-  /** A protein cue on this line or the next to it, or opening a list this line is an item of. */
-  nearProteinCue(line: number): boolean {
+  /**
+   * A protein cue near the candidate on its line, anywhere on a neighbouring line of ordinary
+   * length, or opening a list this line is an item of. Within a long minified line, a cue
+   * far away says nothing.
+   */
+  nearProteinCue(line: number, start: number, end: number): boolean {
+    const lineStart = this.lines.lineStart(line);
+    const lineEnd = this.lines.lineEnd(line);
+    const around = this.text.slice(Math.max(lineStart, start - PROTEIN_CUE_REACH), Math.min(lineEnd, end + PROTEIN_CUE_REACH));
+    if (PROTEIN_CUE.test(around)) return true;
     const last = Math.min(this.lines.lineCount - 1, line + PROTEIN_CUE_LINES_AROUND);
     for (let l = Math.max(0, line - PROTEIN_CUE_LINES_AROUND); l <= last; l++) {
-      if (this.cached(this.proteinCue, l, PROTEIN_CUE)) return true;
+      if (l !== line && this.lines.lineEnd(l) - this.lines.lineStart(l) <= ORDINARY_LINE && this.cached(this.proteinCue, l, PROTEIN_CUE)) return true;
     }
     return this.inCuedList(line, this.proteinCue, PROTEIN_CUE);
   }

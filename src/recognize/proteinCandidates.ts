@@ -35,7 +35,7 @@ export function scanProteinWords(env: ScanEnv, from: number, to: number, masks: 
     if (t < taken.length && taken[t].start < end) continue;
     const word = text.slice(start, end);
     const line = env.lines.lineOf(start);
-    const context = () => (env.context.nearProteinCue(line) ? 'cued' : 'none');
+    const context = () => (env.context.nearProteinCue(line, start, end) ? 'cued' : 'none');
     if (!acceptProtein(word, context, () => env.context.isCapsProse(line))) continue;
     if (masks.overlaps(start, end)) continue;
     hits.push({ kind: 'protein', start, end, text: word });

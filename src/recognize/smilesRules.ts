@@ -38,6 +38,7 @@ export function acceptSmiles(text: string, shape: SmilesShape, contextOf: Smiles
     if (c !== 'cued-quoted') return false;
   }
   if (shape.strongEvidence) return shape.atoms >= 2 || shape.decoratedAtom;
+  if (shape.bareBracketAtom && shape.atoms >= 3) return true;
   if (capsProse()) return false;
   if (shape.weakEvidence) {
     if (shape.atoms >= 4) return true;

@@ -8,10 +8,12 @@ export interface SmilesShape {
   readonly carbons: number;
   /** '*' atoms: attachment points in a fragment, never a molecule on their own. */
   readonly wildcards: number;
-  /** Ring-closure digits, bracket atoms (chirality @ lives in them) or lowercase aromatic atoms. */
+  /** Ring-closure digits, decorated bracket atoms (chirality @ lives in them) or lowercase aromatic atoms. */
   readonly strongEvidence: boolean;
   /** A bracket atom that says more than its element: isotope, hydrogens, charge or chirality ("[13CH4]", "[Na+]"). */
   readonly decoratedAtom: boolean;
+  /** A bracket atom with its element alone ("[Pt]"); code writes the same shape (P[K], T[N]). */
+  readonly bareBracketAtom: boolean;
   /** Branches, double or triple bonds, cis/trans marks: weaker, since prose makes them too ("C=O stretch", "O(N)", "I/O"). */
   readonly weakEvidence: boolean;
 }
@@ -35,6 +37,7 @@ export function smilesShape(s: string): SmilesShape | null {
   let strong = false;
   let weak = false;
   let decorated = false;
+  let bare = false;
   let directional = false;
   let depth = 0;
   let prev: Prev = Prev.Start;
@@ -48,8 +51,10 @@ export function smilesShape(s: string): SmilesShape | null {
       const m = BRACKET_ATOM.exec(s.slice(i + 1, close));
       if (!m) return null;
       atom = m[2];
-      strong = true;
-      if (m[1] || m[3] || m[4] || m[5]) decorated = true;
+      if (m[1] || m[3] || m[4] || m[5] || m[6]) {
+        decorated = true;
+        strong = true;
+      } else bare = true;
       i = close;
     } else if (c === 'C' && s[i + 1] === 'l') {
       atom = 'Cl';
@@ -116,7 +121,7 @@ export function smilesShape(s: string): SmilesShape | null {
   }
   if (prev !== Prev.Atom || depth !== 0 || openRings.size > 0) return null;
   // Cis/trans marks mean something only around a double bond; "CC/CO" is prose.
-  return { atoms, carbons, wildcards, strongEvidence: strong, decoratedAtom: decorated, weakEvidence: weak || (directional && s.includes('=')) };
+  return { atoms, carbons, wildcards, strongEvidence: strong, decoratedAtom: decorated, bareBracketAtom: bare, weakEvidence: weak || (directional && s.includes('=')) };
 }
 
 const FORMULA = /^(?:[A-Z][a-z]?\d*)+$/;

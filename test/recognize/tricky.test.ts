@@ -197,3 +197,12 @@ test('a list opened on a cue line: each item below it has the cue', async () => 
   const text = ['peptides = [', '    "GIGKFLHSAKKF",', '    "DRVYIHPF",  # angiotensin II', ']', 'smiles = [', "    'CCO',", "    'CC',", ']', 'tags = [', '    "CO",', '    "GIGKFLHSAKKF",', ']'].join('\n');
   assert.deepEqual((await scan(text)).map(at), ['protein GIGKFLHSAKKF 1:5-1:17', 'protein DRVYIHPF 2:5-2:13', 'smiles CCO 5:5-5:8', 'smiles CC 6:5-6:7']);
 });
+
+test('code shapes found in real code bases: indexed types, HTML tag names far from a cue', async () => {
+  const typeScript = 'type Pick2<T, K extends keyof T> = { [P in K]: T[P] }; type V = P[K] | O[N];';
+  assert.deepEqual((await scan(typeScript)).map(at), []);
+  const minified = `var t={sequence:1};${'x'.repeat(200)};e.tagName==="FIELDSET"||e.tagName==="TEXTAREA"`;
+  assert.deepEqual((await scan(minified)).map(at), []);
+  // Metals in brackets still count when the molecule has more to it.
+  assert.deepEqual((await scan('cisplatin is Cl[Pt]Cl here')).map(at), ['smiles Cl[Pt]Cl 0:13-0:21']);
+});
