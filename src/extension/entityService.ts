@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { Describe, type EntityCard, type EntityRef, Predict, type Predictions, Scan, type ScannedEntity } from './protocol';
 import { LruCache } from './lruCache';
-import type { RuntimeClient } from './runtimeClient';
+import { type RuntimeClient, RuntimeExitedError } from './runtimeClient';
 
 const keyOf = (ref: EntityRef) => `${ref.kind}\u0000${ref.text}`;
 
@@ -31,7 +31,10 @@ export class EntityService {
     if (cached && cached.version === document.version) return cached.entities;
     const entities = this.client.request(Scan, { text: document.getText(), fileName: document.fileName, languageId: document.languageId });
     this.scans.set(key, { version: document.version, entities });
-    entities.catch(() => this.scans.delete(key));
+    // A refusal (a file over the recognizer's size cap) holds for this version; a runtime crash does not.
+    entities.catch((error: unknown) => {
+      if (error instanceof RuntimeExitedError) this.scans.delete(key);
+    });
     return entities;
   }
 
@@ -48,7 +51,7 @@ export class EntityService {
     return this.memo(this.predictions, ref, () => this.client.request(Predict, { kind: ref.kind, text: ref.text }));
   }
 
-  /** The predictions if they are already known, without waiting. */
+  /** The predictions, or 'pending' when they take longer than waitMs (they stay cached for the next ask). */
   async settledPredictions(ref: EntityRef, waitMs: number): Promise<Predictions | 'pending'> {
     const pending = this.predict(ref);
     const timeout = new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), waitMs));

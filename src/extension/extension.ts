@@ -13,16 +13,10 @@ import { RuntimeStatusBar, showLogCommand } from './statusBar';
 import { evaluateTagCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
 import { WrapCodeActionProvider, wrapInDomainTagCommand } from './wrapInDomainTag';
 
-/** What tests (the e2e suite) and other extensions can reach through the activated extension's exports. */
-export interface TagLlmApi {
-  runtimePid(): number | undefined;
-  listedEntities(): ReadonlyArray<{ kind: string; text: string }>;
-}
-
 // Every document that has text: files, untitled buffers and notebook cells.
 const selector: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
 
-export function activate(context: vscode.ExtensionContext): TagLlmApi {
+export function activate(context: vscode.ExtensionContext): void {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('Tag-LLM Runtime', { log: true });
   const statusBar = new RuntimeStatusBar();
@@ -67,10 +61,6 @@ export function activate(context: vscode.ExtensionContext): TagLlmApi {
     vscode.workspace.onDidCloseTextDocument((d) => entities.forget(d)),
   );
   log.info(`Tag-LLM activated in ${(performance.now() - started).toFixed(1)} ms`);
-  return {
-    runtimePid: () => client.pid,
-    listedEntities: () => panel.listedRows.map((r) => ({ kind: r.kind, text: r.text })),
-  };
 }
 
 export function deactivate(): void {

@@ -68,11 +68,6 @@ export class PredictionsPanel implements vscode.Disposable {
     else this.pending.push(message);
   }
 
-  /** The rows last sent to the webview, for tests and the CSV export. */
-  get listedRows(): readonly EntityRow[] {
-    return this.rows;
-  }
-
   async refresh(): Promise<void> {
     if (!this.panel || !this.source) return;
     const ticket = ++this.refreshing;

@@ -9,21 +9,28 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
 }
 
-export async function openFile(page, name, waitForText) {
-  // Quick Open finds nothing until the workbench has indexed the folder: retry until the file is listed.
+/**
+ * Opens a quick input with `key`, types `text` and waits for a row labelled with it. Quick Open finds nothing
+ * until the workbench has indexed the folder, and the palette is empty before extensions register: retry.
+ */
+async function quickPick(page, key, text, attempts) {
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
+    await page.keyboard.press(key);
     await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
-    await page.keyboard.type(name, { delay: 20 });
+    await page.keyboard.type(text, { delay: 15 });
     try {
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 5_000 });
-      break;
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${text}"]`, { timeout: 5_000 });
+      await page.keyboard.press('Enter');
+      return;
     } catch (error) {
-      if (attempt === 6) throw error;
+      if (attempt === attempts) throw error;
     }
   }
-  await page.keyboard.press('Enter');
+}
+
+export async function openFile(page, name, waitForText) {
+  await quickPick(page, 'Control+P', name, 6);
   if (waitForText) await page.waitForFunction((t) => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes(t)), waitForText, { timeout: 30_000 });
 }
 
@@ -81,19 +88,32 @@ export async function hoverImageSources(page) {
 }
 
 export async function runCommand(page, title) {
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
-    await page.keyboard.type(title, { delay: 15 });
-    try {
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 4) throw error;
-    }
+  await quickPick(page, 'F1', title, 4);
+}
+
+/**
+ * Answers an open quick pick: waits for the row labelled `label`, then, when `type` is true, types it to
+ * select that row; Enter accepts (in a multi-select, the preselected rows).
+ */
+export async function answerPick(page, label, { type = true } = {}) {
+  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`, { timeout: 30_000 });
+  if (type) {
+    await page.keyboard.type(label, { delay: 15 });
+    await sleep(300);
   }
   await page.keyboard.press('Enter');
+}
+
+/** Accepts the value an open input box suggests, or replaces it with `text`. */
+export async function answerInput(page, text) {
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
+  await sleep(300);
+  if (text !== undefined) {
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(text);
+  }
+  await page.keyboard.press('Enter');
+  await sleep(300);
 }
 
 /** Clicks into the editor at `needle` so the cursor sits on it. */

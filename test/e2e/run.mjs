@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pretrainBundle, runtimePids, startVsCode } from './harness.mjs';
-import { clickOn, editorLineWith, hover, hoverImageSources, openFile, runCommand, screenshot, webviewFrame } from './editor.mjs';
+import { answerInput, answerPick, clickOn, editorLineWith, hover, hoverImageSources, openFile, runCommand, screenshot, webviewFrame } from './editor.mjs';
 
 const dataDir = process.env.TAGLLM_DATA_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
 const model = process.env.TAGLLM_MODEL ?? join(dataDir, 'models', 'stories260K.gguf');
@@ -117,26 +117,13 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     const page = vs.page;
     await openFile(page, 'analysis.py', 'ASPIRIN');
     await runCommand(page, 'Tag-LLM: Train Function Tag');
-    const pick = async (label) => {
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`, { timeout: 30_000 });
-      await page.keyboard.type(label, { delay: 15 });
-      await sleep(300);
-      await page.keyboard.press('Enter');
-    };
-    await pick('train.csv');
-    // Input columns and domain tags are multi-selects with the right items preselected.
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="smiles"]', { timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await pick('logp');
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="<SMILES>"]', { timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('.quick-input-widget input[aria-label*="tag"], .quick-input-widget .quick-input-message', { timeout: 10_000 });
-    await sleep(300);
-    await page.keyboard.press('Enter'); // the suggested name, <LOGP>
-    await sleep(500);
-    await page.keyboard.press('Control+A');
-    await page.keyboard.type('4');
-    await page.keyboard.press('Enter');
+    await answerPick(page, 'train.csv');
+    // Input columns and domain tags are multi-selects with the right rows preselected.
+    await answerPick(page, 'smiles', { type: false });
+    await answerPick(page, 'logp');
+    await answerPick(page, '<SMILES>', { type: false });
+    await answerInput(page); // the suggested name, <LOGP>
+    await answerInput(page, '4'); // steps
     const done = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 'trained <LOGP>' });
     await done.waitFor({ state: 'visible', timeout: 10 * 60_000 });
     const message = await done.innerText();
@@ -157,22 +144,11 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     const page = vs.page;
     await openFile(page, 'analysis.py', 'ASPIRIN');
     await runCommand(page, 'Tag-LLM: Evaluate Tag');
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="qed"]', { timeout: 30_000 });
-    await page.keyboard.type('qed', { delay: 15 });
-    await sleep(300);
-    await page.keyboard.press('Enter'); // bundle .tagllm/qed
-    await sleep(500);
-    await page.keyboard.press('Enter'); // tag name <QED>
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="train.csv"]', { timeout: 30_000 });
-    await page.keyboard.type('train.csv', { delay: 15 });
-    await sleep(300);
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="smiles"]', { timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="qed"]', { timeout: 30_000 });
-    await page.keyboard.type('qed', { delay: 15 });
-    await sleep(300);
-    await page.keyboard.press('Enter');
+    await answerPick(page, 'qed'); // the bundle .tagllm/qed
+    await answerInput(page); // its tag, <QED>
+    await answerPick(page, 'train.csv');
+    await answerPick(page, 'smiles', { type: false });
+    await answerPick(page, 'qed'); // the label, computed by RDKit
     const frame = await webviewFrame(page, 'svg.parity circle', 120_000);
     const points = await frame.locator('svg.parity circle').count();
     const metrics = await frame.locator('#evaluation-metrics').innerText();

@@ -67,13 +67,13 @@ export class RuntimeService {
   }
 
   async trainFunctionTag(params: TrainFunctionParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
-    const result = await trainFunctionTag(this.config, params, abortSignalOf(token), progress, this.log);
+    const result = await trainFunctionTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
     this.log(`trained ${result.tag} -> ${result.bundlePath}`);
     return result;
   }
 
   async trainDomainTag(params: TrainDomainParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
-    return trainDomainTag(this.config, params, abortSignalOf(token), progress, this.log);
+    return trainDomainTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
   }
 
   evaluate(params: EvaluateParams, token: CancellationToken): Promise<EvaluateResult> {

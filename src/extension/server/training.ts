@@ -11,7 +11,7 @@ import { modelFingerprint } from '../../runtime/tags/fingerprint';
 import { parseTagName, type TagName } from '../../runtime/tags/name';
 import { lastTag, parseTemplate } from '../../runtime/tags/template';
 import { regressionMetrics } from '../../runtime/train/metrics';
-import { runStage, type StageReport } from '../../runtime/train/stages';
+import { runStage, type StageOptions, type StageReport } from '../../runtime/train/stages';
 import { trainSession } from '../../runtime/session/trainSession';
 import type { EvaluateParams, EvaluateResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
 import { sharedModel } from './models';
@@ -42,64 +42,51 @@ function resultOf(report: StageReport, tag: string, outDir: string): TrainResult
   };
 }
 
-function progressOf(report: (p: TrainProgress) => void) {
-  return (p: { step: number; totalSteps: number; loss: number; validationLoss?: number }) =>
-    report({ step: p.step, totalSteps: p.totalSteps, loss: p.loss, ...(p.validationLoss !== undefined && { validLoss: p.validationLoss }) });
+/** How a run reports back to the extension: an abort signal, loss progress and log lines. */
+export interface RunChannel {
+  signal: AbortSignal;
+  progress: (p: TrainProgress) => void;
+  log: (line: string) => void;
 }
 
-export async function trainFunctionTag(
-  config: RuntimeConfig,
-  params: TrainFunctionParams,
-  signal: AbortSignal,
-  progress: (p: TrainProgress) => void,
-  log: (line: string) => void,
-): Promise<TrainResult> {
+type StageChoice = Omit<StageOptions, 'model' | 'backend' | 'out' | 'signal' | 'onProgress' | 'onMessage'>;
+
+/** Runs one stage on the configured model and device, writing the bundle to outDir. */
+async function trainStage(config: RuntimeConfig, choice: StageChoice, tag: TagName, outDir: string, run: RunChannel): Promise<TrainResult> {
   const model = await sharedModel(config.modelPath);
   const backend = await trainSession(model, { provider: config.device });
-  const functionTag = parseTagName(params.tagName, 'tag name');
   const report = await runStage({
-    stage: params.inputColumns.length > 1 ? 'cross' : 'function',
+    ...choice,
     model,
     backend,
+    out: outDir,
+    signal: run.signal,
+    onProgress: (p) => run.progress({ step: p.step, totalSteps: p.totalSteps, loss: p.loss, ...(p.validationLoss !== undefined && { validLoss: p.validationLoss }) }),
+    onMessage: run.log,
+  });
+  return resultOf(report, tag, outDir);
+}
+
+export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionParams, run: RunChannel): Promise<TrainResult> {
+  const functionTag = parseTagName(params.tagName, 'tag name');
+  const choice: StageChoice = {
+    stage: params.inputColumns.length > 1 ? 'cross' : 'function',
     data: params.dataPath,
     inputColumns: params.inputColumns,
     domains: params.domainTags.map((d) => parseTagName(d, 'domain tag')),
     functionTag,
     label: params.labelColumn,
     steps: params.steps,
-    out: params.outDir,
-    signal,
-    onProgress: progressOf(progress),
-    onMessage: log,
-  });
-  return resultOf(report, functionTag, params.outDir);
+  };
+  return trainStage(config, choice, functionTag, params.outDir, run);
 }
 
-export async function trainDomainTag(
-  config: RuntimeConfig,
-  params: TrainDomainParams,
-  signal: AbortSignal,
-  progress: (p: TrainProgress) => void,
-  log: (line: string) => void,
-): Promise<TrainResult> {
-  const model = await sharedModel(config.modelPath);
-  const backend = await trainSession(model, { provider: config.device });
+export function trainDomainTag(config: RuntimeConfig, params: TrainDomainParams, run: RunChannel): Promise<TrainResult> {
   const tag = parseTagName(params.tagName, 'tag name');
+  // Files without columns (.smi, .txt) give one item per line: column `smiles` for .smi, `text` otherwise.
   const column = params.inputColumn ?? (/\.smi$/i.test(params.dataPath) ? 'smiles' : 'text');
-  const report = await runStage({
-    stage: 'domain',
-    model,
-    backend,
-    data: params.dataPath,
-    inputColumns: [column],
-    domains: [tag],
-    steps: params.steps,
-    out: params.outDir,
-    signal,
-    onProgress: progressOf(progress),
-    onMessage: log,
-  });
-  return resultOf(report, tag, params.outDir);
+  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps };
+  return trainStage(config, choice, tag, params.outDir, run);
 }
 
 export async function evaluateTag(config: RuntimeConfig, params: EvaluateParams, signal: AbortSignal): Promise<EvaluateResult> {
