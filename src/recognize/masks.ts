@@ -7,10 +7,10 @@ const PATTERNS: readonly RegExp[] = [
   /\bInChI=[^\s"'<>`]+/g,
   /\b[A-Z]{14}-[A-Z]{10}-[A-Z]\b/g,
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
-  // Hex digests: lowercase hex letters other than b/c never occur in SMILES outside brackets.
-  /\b(?=[0-9a-fA-F]*[adefADEF])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b/g,
-  // base64 with mixed case, digits and a letter SMILES cannot hold outside brackets.
-  /(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[ad-kmqrtuvwxyzAD-HJKLMQRTUVWXYZ])[A-Za-z0-9+/]{24,}={0,2}/g,
+  // Hex digests: hex letters other than b, c, B, C and F never occur in SMILES outside brackets.
+  /\b(?=[0-9a-fA-F]*[adefADE])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b/g,
+  // base64 with mixed case, digits and a letter SMILES cannot hold outside brackets (F and the r of Br it can).
+  /(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[ad-kmqtuvwxyzADEGHJKLMQRTUVWXYZ])[A-Za-z0-9+/]{24,}={0,2}/g,
 ];
 
 /** Disjoint, sorted [start, end) offset pairs of masked spans in text[from, to). */

@@ -105,3 +105,19 @@ test('antimicrobial peptides and UniProt fragments in a headerless CSV are found
 function recallOf(judge: SmilesJudge, seqs: string[], make: (s: string) => string): number {
   return seqs.filter((s) => scanText(make(s), 'text', judge).some((e) => e.kind === 'protein' && e.text === s)).length / seqs.length;
 }
+
+test('ligands of molnet/dtc_ligands.smi are found in a .smi file and in Python strings', async () => {
+  const judge = await loadSmilesJudge();
+  const text = readFileSync(dataPath('molnet', 'dtc_ligands.smi'), 'utf8');
+  // The first 4,000 ligands keep the test to seconds (each distinct molecule costs RDKit ~0.3 ms).
+  const lines = text.trim().split('\n').slice(0, 4000);
+  const smiles = lines.map((l) => l.split(/\s+/)[0]);
+  const inFile = new Set(scanText(lines.join('\n'), 'smi', judge).map((e) => e.text));
+  const fileRecall = smiles.filter((s) => inFile.has(s)).length / smiles.length;
+  // Every fourth ligand, quoted in code with no cue at all.
+  const sample = smiles.filter((_, i) => i % 4 === 0);
+  const code = recall(judge, sample, 'text', (s) => `ligand = "${s}"\n`);
+  console.log(`dtc_ligands.smi: first ${smiles.length} ligands, recall in the file ${fileRecall.toFixed(4)}, quoted in code ${code.recall.toFixed(4)} (misses: ${code.misses.slice(0, 8).join(' ')})`);
+  assert.ok(fileRecall >= 0.99);
+  assert.ok(code.recall >= 0.97);
+});

@@ -206,3 +206,9 @@ test('code shapes found in real code bases: indexed types, HTML tag names far fr
   // Metals in brackets still count when the molecule has more to it.
   assert.deepEqual((await scan('cisplatin is Cl[Pt]Cl here')).map(at), ['smiles Cl[Pt]Cl 0:13-0:21']);
 });
+
+test('SMILES that look like hex digests or base64 (letters, digits, no punctuation) are not masked', async () => {
+  for (const s of ['FC1CCC2CCCCC2CC1CCF', 'Fc1ccccc1CNc2ccc3ccccc3n2', 'CC1CCC2CCCCC2CC1C3CCCCC3']) {
+    assert.deepEqual((await scan(`x = "${s}"\n`)).map((e) => e.text), [s], s);
+  }
+});
