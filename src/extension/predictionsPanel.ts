@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { rowsToCsv } from './csvExport';
 import type { EntityService } from './entityService';
 import type { EntityRow, FromWebview, ToWebview } from './panelMessages';
+import type { EntityCard, ScannedEntity } from './protocol';
 
 /** The documents whose entities the panel lists: one text document, or the cells of one notebook. */
 interface Source {
@@ -72,38 +73,40 @@ export class PredictionsPanel implements vscode.Disposable {
     if (!this.panel || !this.source) return;
     const ticket = ++this.refreshing;
     const source = this.source;
-    const rows: EntityRow[] = [];
-    let model = '–';
-    let device = '–';
-    for (const [cellIndex, document] of source.documents.entries()) {
-      const found = await this.entities.entities(document).catch(() => []);
-      for (const entity of found) {
-        const [card, predictions] = await Promise.all([
-          this.entities.card(entity).catch(() => ({ descriptors: [] })),
-          this.entities.predict(entity).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-        ]);
-        const { line, character } = entity.range.start;
-        const where = source.documents.length > 1 ? `cell ${cellIndex + 1}:${line + 1}` : `${source.label}:${line + 1}`;
-        const row: EntityRow = {
-          id: `${document.uri.toString()}#${line}:${character}`,
-          kind: entity.kind,
-          text: entity.text,
-          uri: document.uri.toString(),
-          line,
-          character,
-          where,
-          svg: 'svg' in card ? card.svg : undefined,
-          descriptors: card.descriptors,
-          predictions: predictions instanceof Error ? [] : predictions.predictions,
-          predictionError: predictions instanceof Error ? predictions.message : undefined,
-        };
-        if (!(predictions instanceof Error)) ({ model, device } = predictions);
-        rows.push(row);
-      }
-    }
+    // Every entity is asked for at once, so the runtime can batch the predictions.
+    const perDocument = await Promise.all(
+      source.documents.map(async (document, cellIndex) => {
+        const found = await this.entities.entities(document).catch(() => []);
+        return Promise.all(found.map((entity) => this.rowOf(source, document, cellIndex, entity)));
+      }),
+    );
+    const rows = perDocument.flat();
+    const known = rows.find((r) => r.model !== undefined);
     if (ticket !== this.refreshing) return;
-    this.rows = rows;
-    this.send({ type: 'entities', source: source.label, rows, model, device });
+    this.rows = rows.map((r) => r.row);
+    this.send({ type: 'entities', source: source.label, rows: this.rows, model: known?.model ?? '–', device: known?.device ?? '–' });
+  }
+
+  private async rowOf(source: Source, document: vscode.TextDocument, cellIndex: number, entity: ScannedEntity): Promise<{ row: EntityRow; model?: string; device?: string }> {
+    const [card, predictions] = await Promise.all([
+      this.entities.card(entity).catch((): EntityCard => ({ descriptors: [] })),
+      this.entities.predict(entity).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+    ]);
+    const { line, character } = entity.range.start;
+    const row: EntityRow = {
+      id: `${document.uri.toString()}#${line}:${character}`,
+      kind: entity.kind,
+      text: entity.text,
+      uri: document.uri.toString(),
+      line,
+      character,
+      where: source.documents.length > 1 ? `cell ${cellIndex + 1}:${line + 1}` : `${source.label}:${line + 1}`,
+      svg: card.svg,
+      descriptors: card.descriptors,
+      predictions: predictions instanceof Error ? [] : predictions.predictions,
+      predictionError: predictions instanceof Error ? predictions.message : undefined,
+    };
+    return predictions instanceof Error ? { row } : { row, model: predictions.model, device: predictions.device };
   }
 
   dispose(): void {

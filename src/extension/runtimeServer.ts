@@ -14,7 +14,7 @@ const service = new RuntimeService(
 connection.onRequest(Configure, (config) => service.configure(config));
 connection.onRequest(Scan, (params) => service.scan(params));
 connection.onRequest(Describe, (ref) => service.describe(ref));
-connection.onRequest(Predict, (ref, token) => service.predict(ref, token));
+connection.onRequest(Predict, (ref) => service.predict(ref));
 connection.onRequest(TrainFunctionTag, (params, token) => service.trainFunctionTag(params, token, (p) => void connection.sendNotification(TrainProgressNotification, p)));
 connection.onRequest(TrainDomainTag, (params, token) => service.trainDomainTag(params, token, (p) => void connection.sendNotification(TrainProgressNotification, p)));
 connection.onRequest(DataColumns, ({ dataPath }) => service.dataColumns(dataPath));

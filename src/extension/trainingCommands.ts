@@ -9,11 +9,20 @@ import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, 
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
 
-const computedLabels = [
+// Labels the training module computes from the input itself (see runtime/chem): the wizard offers them by kind.
+const computedMoleculeLabels = [
   { label: 'qed', description: 'computed by RDKit: quantitative estimate of drug-likeness' },
   { label: 'logp', description: 'computed by RDKit: Crippen cLogP' },
   { label: 'tpsa', description: 'computed by RDKit: topological polar surface area' },
   { label: 'mw', description: 'computed by RDKit: molecular weight' },
+];
+const computedProteinLabels = [
+  { label: 'gravy', description: 'computed from the sequence: Kyte–Doolittle hydropathy (GRAVY)' },
+  { label: 'instability', description: 'computed from the sequence: instability index' },
+  { label: 'pi', description: 'computed from the sequence: isoelectric point' },
+  { label: 'mw', description: 'computed from the sequence: molecular weight' },
+  { label: 'aromaticity', description: 'computed from the sequence: aromaticity' },
+  { label: 'charge', description: 'computed from the sequence: net charge at pH 7' },
 ];
 const domainTags = ['<SMILES>', '<Protein>'];
 const tagNamePattern = /^<[A-Za-z][A-Za-z0-9_-]{0,63}>$/;
@@ -71,11 +80,9 @@ async function pickInputs(title: string, columns: string[]): Promise<string[]> {
 }
 
 async function pickLabel(title: string, columns: string[], inputs: string[]): Promise<string> {
-  const molecular = inputs.some((c) => domainFor(c) === '<SMILES>');
-  const items: vscode.QuickPickItem[] = [
-    ...columns.filter((c) => !inputs.includes(c)).map((c) => ({ label: c, description: 'column' })),
-    ...(molecular ? computedLabels : []),
-  ];
+  // A computed label describes the first input, as the training module computes it.
+  const computed = inputs.length === 0 ? [] : domainFor(inputs[0]) === '<SMILES>' ? computedMoleculeLabels : computedProteinLabels;
+  const items: vscode.QuickPickItem[] = [...columns.filter((c) => !inputs.includes(c)).map((c) => ({ label: c, description: 'column' })), ...computed];
   return required(await vscode.window.showQuickPick(items, { title, placeHolder: 'Label: the value the tag learns to predict' })).label;
 }
 

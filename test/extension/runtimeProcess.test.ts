@@ -72,6 +72,19 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     assert.deepEqual(predicted.predictions.map((p) => p.tag), ['<LOGP>']);
     assert.ok(Number.isFinite(predicted.predictions[0].value));
 
+    // Requests that arrive together run as one batch; padding must not change a prediction.
+    const molecules = ['CCO', 'c1ccc2ccccc2c1', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'];
+    const together = await Promise.all(molecules.map((text) => client.request(Predict, { kind: 'smiles', text: text })));
+    const fresh = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+    try {
+      for (const [i, text] of molecules.entries()) {
+        const alone = await fresh.request(Predict, { kind: 'smiles', text });
+        assert.ok(Math.abs(alone.predictions[0].value - together[i].predictions[0].value) < 1e-4, `${text}: ${alone.predictions[0].value} alone, ${together[i].predictions[0].value} batched`);
+      }
+    } finally {
+      fresh.dispose();
+    }
+
     const evaluated = await client.request(Evaluate, { bundlePath: outDir, tag: '<LOGP>', dataPath: csv, inputColumns: ['smiles'], labelColumn: 'logp' });
     assert.equal(evaluated.points.length, 48);
     assert.ok(Number.isFinite(evaluated.metrics.mse));

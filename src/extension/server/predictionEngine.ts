@@ -1,19 +1,29 @@
 // Predictions of every function tag in the loaded bundles, on the configured model and device. The model
 // and bundles load on the first prediction after a (re)configuration, once, and are shared by all requests.
 import * as path from 'node:path';
-import type { CancellationToken } from 'vscode-jsonrpc';
 import { UsageError } from '../../runtime/errors';
 import type { LoadedModel } from '../../runtime/model/description';
 import { createPredictor, type Predictor } from '../../runtime/predict';
 import { loadTagBundle } from '../../runtime/tags/bundleFiles';
 import { modelFingerprint } from '../../runtime/tags/fingerprint';
 import type { SourcedTagBundle } from '../../runtime/tags/registry';
+import type { SlotValues } from '../../runtime/tags/template';
 import { LruCache } from '../lruCache';
 import type { EntityRef, Predictions, RuntimeConfig, RuntimeInfo, TagPrediction } from '../protocol';
 import { releaseModelsExcept, sharedModel } from './models';
 
 /** The template slot each kind of entity fills. */
 const slotOf = { smiles: 'smiles', protein: 'seq' } as const;
+
+/** Inputs per decoder run when many predictions are asked for at once. */
+const maxBatch = 32;
+
+interface Job {
+  loaded: Loaded;
+  input: SlotValues;
+  resolve: (predictions: TagPrediction[]) => void;
+  reject: (error: unknown) => void;
+}
 
 interface Loaded {
   modelName: string;
@@ -25,6 +35,8 @@ export class PredictionEngine {
   private config: RuntimeConfig | null = null;
   private loading: Promise<Loaded> | null = null;
   private readonly cache = new LruCache<string, Promise<Predictions>>(2000);
+  private queue: Job[] = [];
+  private batches: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly log: (line: string) => void,
@@ -45,29 +57,48 @@ export class PredictionEngine {
     return loaded ? infoOf(loaded) : { model: config.modelPath ? path.basename(config.modelPath) : null, device: config.device, tags: [] };
   }
 
-  predict(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
+  predict(ref: EntityRef): Promise<Predictions> {
     const key = `${ref.kind}\u0000${ref.text}`;
     let result = this.cache.get(key);
     if (!result) {
-      result = this.compute(ref, token);
+      result = this.compute(ref);
       this.cache.set(key, result);
       result.catch(() => this.cache.delete(key));
     }
     return result;
   }
 
-  private async compute(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
+  private async compute(ref: EntityRef): Promise<Predictions> {
     const loaded = await this.load();
     const input = { [slotOf[ref.kind]]: ref.text };
-    const controller = new AbortController();
-    token.onCancellationRequested(() => controller.abort());
-    const predictions: TagPrediction[] = [];
-    for (const predictor of loaded.predictors) {
-      if (predictor.applicableTags(input).length === 0) continue;
-      const [values] = await predictor.predict([input], { signal: controller.signal });
-      for (const p of values) predictions.push({ tag: p.tag, value: p.value, unit: p.units || undefined, bundle: path.basename(p.bundle) });
-    }
+    const predictions = await new Promise<TagPrediction[]>((resolve, reject) => {
+      this.queue.push({ loaded, input, resolve, reject });
+      this.batches = this.batches.then(() => this.runBatch());
+    });
     return { predictions, model: loaded.modelName, device: loaded.device };
+  }
+
+  /**
+   * Runs the queued inputs through the decoder together (a panel or a notebook asks for many entities at
+   * once, and a batch costs little more than one input). Batches run one after another.
+   */
+  private async runBatch(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const { loaded } = this.queue[0];
+    const jobs = this.queue.filter((j) => j.loaded === loaded).slice(0, maxBatch);
+    this.queue = this.queue.filter((j) => !jobs.includes(j));
+    try {
+      const results: TagPrediction[][] = jobs.map(() => []);
+      for (const predictor of loaded.predictors) {
+        const served = jobs.flatMap((job, i) => (predictor.applicableTags(job.input).length > 0 ? [i] : []));
+        if (served.length === 0) continue;
+        const values = await predictor.predict(served.map((i) => jobs[i].input));
+        values.forEach((forInput, k) => results[served[k]].push(...forInput.map((p) => ({ tag: p.tag, value: p.value, unit: p.units || undefined, bundle: path.basename(p.bundle) }))));
+      }
+      jobs.forEach((job, i) => job.resolve(results[i]));
+    } catch (error) {
+      for (const job of jobs) job.reject(error);
+    }
   }
 
   private load(): Promise<Loaded> {

@@ -62,8 +62,8 @@ export class RuntimeService {
     return dataColumns(dataPath);
   }
 
-  predict(ref: EntityRef, token: CancellationToken): Promise<Predictions> {
-    return this.engine.predict(ref, token);
+  predict(ref: EntityRef): Promise<Predictions> {
+    return this.engine.predict(ref);
   }
 
   async trainFunctionTag(params: TrainFunctionParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
