@@ -19,14 +19,14 @@ function davisCsv() {
   const out = join(runs, 'davis-joined.csv');
   if (existsSync(out)) return out;
   const dir = join(data, 'dti', 'davis');
-  const smiles = new Map(readFileSync(join(dir, 'drugs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')));
+  const smiles = new Map(readFileSync(join(dir, 'drugs.csv'), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',')));
   const sequences = new Map();
   let id;
-  for (const line of readFileSync(join(dir, 'proteins.fasta'), 'utf8').split('\n')) {
+  for (const line of readFileSync(join(dir, 'proteins.fasta'), 'utf8').split(/\r?\n/)) {
     if (line.startsWith('>')) sequences.set((id = line.slice(1).trim().split(/\s/)[0]), '');
     else if (id) sequences.set(id, sequences.get(id) + line.trim());
   }
-  const rows = readFileSync(join(dir, 'pairs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => {
+  const rows = readFileSync(join(dir, 'pairs.csv'), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => {
     const [drug, protein, pkd, split] = l.split(',');
     return [smiles.get(drug), sequences.get(protein), pkd, split].join(',');
   });
