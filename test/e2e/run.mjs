@@ -93,6 +93,8 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     await frame.waitForFunction(() => document.querySelectorAll('.entity-row').length === 5, null, { timeout: 10_000 });
     await frame.locator('.entity-row', { hasText: 'CC(=O)Nc1ccc(O)cc1' }).click();
     await vs.page.locator('.statusbar-item', { hasText: /Ln 15, Col 16/ }).waitFor({ timeout: 10_000 });
+    const blocked = vs.consoleLines.filter((l) => /Content Security Policy/i.test(l));
+    assert.deepEqual(blocked, [], 'the webview loads nothing its CSP forbids');
     await runCommand(vs.page, 'View: Close Editor');
   });
 
