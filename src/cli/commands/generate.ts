@@ -2,7 +2,7 @@
 // KV cache. Tokens stream to stderr as they come; the continuation alone is the last stdout line.
 import type { CliCommand } from '../command';
 import { CliUsageError, numberOption, requiredOption } from '../command';
-import { loadModel } from '../../runtime/model/load';
+import { loadModelOf } from '../modelArgument';
 import { Tokenizer, asTokenIds } from '../../runtime/tokenizer/tokenizer';
 import { generateGreedy } from '../../runtime/generate';
 
@@ -12,7 +12,7 @@ export const generateCommand: CliCommand = {
   help: [
     'Usage: tagllm generate --model PATH --prompt TEXT [--max-new-tokens N]',
     '',
-    '  --model PATH          a GGUF file or a Hugging Face folder',
+    '  --model PATH          a GGUF file, a Hugging Face folder, repo id or URL (default: $TAGLLM_MODEL, else the default model)',
     '  --prompt TEXT         the text to continue (BOS is added when the model wants it)',
     '  --max-new-tokens N    at most N new tokens; stops earlier at EOS (default 32)',
     '',
@@ -25,7 +25,7 @@ export const generateCommand: CliCommand = {
     'max-new-tokens': { type: 'string' },
   },
   async run(args, signal) {
-    const model = await loadModel(requiredOption(args, 'model'), { signal });
+    const model = await loadModelOf(args, signal);
     const prompt = requiredOption(args, 'prompt');
     const maxNewTokens = numberOption(args, 'max-new-tokens', 32);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new CliUsageError(`--max-new-tokens must be a positive integer, got ${maxNewTokens}`);

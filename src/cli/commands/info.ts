@@ -1,8 +1,8 @@
 // `tagllm info --model PATH [--json]`: what a model is, without running it.
 import type { CliCommand } from '../command';
-import { requiredOption } from '../command';
 import { statSync } from 'node:fs';
-import { loadModel, localModelPath, type LoadProgress } from '../../runtime/model/load';
+import { loadModel, localModelPath } from '../../runtime/model/load';
+import { modelSpecOf, reportDownload } from '../modelArgument';
 import { summarizeGguf, summarizeLoaded, type ModelSummary } from '../../runtime/model/summary';
 
 export const infoCommand: CliCommand = {
@@ -11,7 +11,7 @@ export const infoCommand: CliCommand = {
   help: [
     'Usage: tagllm info --model PATH [--json]',
     '',
-    '  --model PATH  a GGUF file, a Hugging Face folder, or a Hugging Face repo id / URL to download',
+    '  --model PATH  a GGUF file, a Hugging Face folder, or a Hugging Face repo id / URL to download\n                (default: $TAGLLM_MODEL, else the default model)',
     '  --json        print one JSON object instead of text',
   ].join('\n'),
   options: {
@@ -19,18 +19,11 @@ export const infoCommand: CliCommand = {
     json: { type: 'boolean' },
   },
   async run(args, signal) {
-    const path = await localModelPath(requiredOption(args, 'model'), { signal, onProgress: reportDownload });
+    const path = await localModelPath(modelSpecOf(args), { signal, onProgress: reportDownload });
     const summary = statSync(path).isFile() ? summarizeGguf(path) : summarizeLoaded(await loadModel(path, { signal }));
     process.stdout.write(args.values.json ? JSON.stringify(summaryJson(summary)) + '\n' : summaryText(summary));
   },
 };
-
-function reportDownload(progress: LoadProgress): void {
-  if (progress.phase !== 'download') return;
-  const of = progress.bytesTotal === undefined ? '' : ` of ${(progress.bytesTotal / 1e6).toFixed(1)} MB`;
-  process.stderr.write(`\rdownloading ${progress.file}: ${(progress.bytesDone / 1e6).toFixed(1)} MB${of}`);
-  if (progress.bytesDone === progress.bytesTotal) process.stderr.write('\n');
-}
 
 function summaryJson(s: ModelSummary): Record<string, unknown> {
   const c = s.config;

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CliCommand } from '../command';
 import { CliUsageError, requiredOption, stringOption } from '../command';
-import { loadModel } from '../../runtime/model/load';
+import { loadModelOf, modelSpecOf } from '../modelArgument';
 import { readRecords } from '../../runtime/data/records';
 import { createPredictor, type Prediction, type Predictor, type PredictOptions } from '../../runtime/predict';
 import { NAMED_TEMPLATES, type SlotValues } from '../../runtime/tags/template';
@@ -17,7 +17,7 @@ export const predictCommand: CliCommand = {
   help: [
     'Usage: tagllm predict --model PATH --tags BUNDLE[,BUNDLE...] --input TEXT|FILE [--template NAME|TEXT] [--json]',
     '',
-    '  --model PATH        a GGUF file or a Hugging Face folder (default: $TAGLLM_MODEL)',
+    '  --model PATH        a GGUF file, a Hugging Face folder, repo id or URL (default: $TAGLLM_MODEL, else the default model)',
     '  --tags LIST         tag bundle folders, comma-separated; tags compose by name',
     '  --input TEXT|FILE   one input, or a file: .csv/.tsv (columns named after the template slots,',
     '                      e.g. smiles, seq), .smi (first column), .fasta, or one input per line',
@@ -35,15 +35,14 @@ export const predictCommand: CliCommand = {
     json: { type: 'boolean' },
   },
   async run(args, signal) {
-    const modelPath = stringOption(args, 'model') ?? process.env.TAGLLM_MODEL;
-    if (!modelPath) throw new CliUsageError('missing --model (or set TAGLLM_MODEL)');
+    const modelPath = modelSpecOf(args);
     const bundlePaths = requiredOption(args, 'tags').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     if (bundlePaths.length === 0) throw new CliUsageError('--tags needs at least one bundle folder');
     const input = requiredOption(args, 'input');
     const template = stringOption(args, 'template');
     const json = args.values.json === true;
 
-    const model = await loadModel(modelPath, { signal });
+    const model = await loadModelOf(args, signal);
     const predictor = await createPredictor({ model, bundles: bundlePaths });
     const options: PredictOptions = { signal, ...(template !== undefined && { template }) };
     const inputs = readInputs(input, predictor.inputSlots(options));
