@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { RuntimeClient, RuntimeExitedError } from '../../src/extension/runtimeClient';
-import { Configure, DataColumns, Describe, Evaluate, Predict, Scan, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
+import { Configure, DataColumns, Describe, Evaluate, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
 import { dataPath } from '../helpers/data';
 
 const work = mkdtempSync(join(tmpdir(), 'tagllm-runtime-'));
@@ -97,6 +97,23 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     const again = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
     assert.notEqual(client.pid, firstPid);
     assert.ok(Math.abs(again.predictions[0].value - predicted.predictions[0].value) < 1e-4, 'same prediction after restart');
+  } finally {
+    client.dispose();
+  }
+});
+
+test('runtime process: Train Domain Tag learns <SMILES> from a .smi file and reports the untagged baseline', { timeout: 120_000 }, async () => {
+  await bundleServer();
+  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 10 };
+  const client = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+  try {
+    const smi = join(work, 'corpus.smi');
+    writeFileSync(smi, `${readFileSync(writeTrainingCsv(), 'utf8').split('\n').slice(1).join('\n')}`);
+    const outDir = join(work, '.tagllm', 'smiles');
+    const result = await client.request(TrainDomainTag, { dataPath: smi, inputColumn: null, tagName: '<SMILES>', steps: 2, outDir });
+    assert.equal(result.tag, '<SMILES>');
+    assert.ok(existsSync(join(outDir, 'tagbundle.json')));
+    assert.ok(Number.isFinite(result.test.nll) && Number.isFinite(result.baselines.untagged.nll), JSON.stringify(result));
   } finally {
     client.dispose();
   }
