@@ -1,7 +1,8 @@
 // Writing files so that a reader sees either the old file or the complete new one, never a
 // partial write: write a temporary file in the same folder (same filesystem, so rename is
 // atomic), flush it to disk, then rename it over the target.
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -34,4 +35,24 @@ export async function writeBytesAtomic(path: string, chunks: Iterable<Uint8Array
       while (done < chunk.length) done += (await file.write(chunk, done, chunk.length - done)).bytesWritten;
     }
   });
+}
+
+/**
+ * Builds a folder with `fill` in a temporary sibling, then puts it in place of `path`:
+ * a reader sees the old complete folder or the new one. rename() cannot replace a non-empty
+ * folder, so the old one is moved aside first and removed after.
+ */
+export async function writeFolderAtomic(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = temporarySibling(path);
+  try {
+    await mkdir(tmp);
+    await fill(tmp);
+    const old = existsSync(path) ? temporarySibling(path) : undefined;
+    if (old) await rename(path, old);
+    await rename(tmp, path);
+    if (old) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
 }

@@ -1,12 +1,11 @@
 // Training checkpoints: a folder holding the trainer's state (trainer.json), every tensor it
 // needs to continue — current and best parameters, AdamW moments — (state.safetensors), and
-// the current tags as a loadable tag bundle (bundle/). The folder is written beside the
-// target and renamed into place, so a killed run leaves the previous complete checkpoint.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// the current tags as a loadable tag bundle (bundle/). The folder is written atomically, so a
+// killed run leaves the previous complete checkpoint.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidFileError } from '../errors';
-import { temporarySibling } from '../fs/atomicWrite';
+import { writeFolderAtomic } from '../fs/atomicWrite';
 import type { F32Tensor } from '../model/description';
 import { readSafetensors } from '../model/safetensors/read';
 import { writeSafetensors } from '../model/safetensors/write';
@@ -30,22 +29,13 @@ export function checkpointFolderFor(outBundle: string): string {
 export async function saveCheckpoint<S>(dir: string, checkpoint: Checkpoint<S>, bundle?: TagBundle): Promise<void> {
   const target = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
-  const tmp = temporarySibling(target);
-  try {
-    await mkdir(tmp);
+  await writeFolderAtomic(target, async (tmp) => {
     const tensors = new Map<string, F32Tensor>();
     for (const [name, data] of checkpoint.tensors) tensors.set(name, { shape: [data.length], data });
     await writeSafetensors(join(tmp, CHECKPOINT_TENSORS), tensors);
     if (bundle) await saveTagBundle(join(tmp, CHECKPOINT_BUNDLE), bundle);
     await writeFile(join(tmp, CHECKPOINT_STATE), JSON.stringify(checkpoint.state) + '\n', { flag: 'wx' });
-    const old = existsSync(target) ? temporarySibling(target) : undefined;
-    if (old) await rename(target, old);
-    await rename(tmp, target);
-    if (old) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 export async function loadCheckpoint<S>(dir: string): Promise<Checkpoint<S>> {
