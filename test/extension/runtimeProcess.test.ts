@@ -72,6 +72,16 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     assert.deepEqual(predicted.predictions.map((p) => p.tag), ['<LOGP>']);
     assert.ok(Number.isFinite(predicted.predictions[0].value));
 
+    // Training again into the same folder replaces the loaded tag: predictions follow the new bundle.
+    // (Here on another label, TPSA, whose scale differs, so the change cannot be missed.)
+    await client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'tpsa', domainTags: ['<SMILES>'], tagName: '<LOGP>', steps: 4, outDir });
+    await client.request(Configure, config);
+    const afterRetraining = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
+    assert.notEqual(afterRetraining.predictions[0].value, predicted.predictions[0].value);
+    await client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'logp', domainTags: ['<SMILES>'], tagName: '<LOGP>', steps: 4, outDir });
+    await client.request(Configure, config);
+    assert.ok(Math.abs((await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' })).predictions[0].value - predicted.predictions[0].value) < 1e-4, 'the same run again gives the same tag');
+
     // Requests that arrive together run as one batch; padding must not change a prediction.
     const molecules = ['CCO', 'c1ccc2ccccc2c1', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'];
     const together = await Promise.all(molecules.map((text) => client.request(Predict, { kind: 'smiles', text: text })));

@@ -57,6 +57,12 @@ export class PredictionEngine {
     return loaded ? infoOf(loaded) : { model: config.modelPath ? path.basename(config.modelPath) : null, device: config.device, tags: [] };
   }
 
+  /** Drops what was loaded (a bundle was rewritten in place): the next prediction loads it again. */
+  reset(): void {
+    this.loading = null;
+    this.cache.clear();
+  }
+
   predict(ref: EntityRef): Promise<Predictions> {
     const key = `${ref.kind}\u0000${ref.text}`;
     let result = this.cache.get(key);

@@ -69,11 +69,15 @@ export class RuntimeService {
   async trainFunctionTag(params: TrainFunctionParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
     const result = await trainFunctionTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
     this.log(`trained ${result.tag} -> ${result.bundlePath}`);
+    // The bundle may have replaced one already loaded from the same folder.
+    this.engine.reset();
     return result;
   }
 
   async trainDomainTag(params: TrainDomainParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
-    return trainDomainTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
+    const result = await trainDomainTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
+    this.engine.reset();
+    return result;
   }
 
   evaluate(params: EvaluateParams, token: CancellationToken): Promise<EvaluateResult> {
