@@ -144,9 +144,18 @@ export async function startVsCode({ settings, workspaceFiles, prepareWorkspace, 
     serverLog: () => serverLog,
     async stop() {
       await browser.close().catch(() => {});
-      try {
-        process.kill(-server.pid, 'SIGTERM');
-      } catch {}
+      // code-server and its extension host share a process group; one that outlives SIGTERM gets SIGKILL.
+      const signalGroup = (signal) => {
+        try {
+          process.kill(-server.pid, signal);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      signalGroup('SIGTERM');
+      for (let i = 0; i < 30 && signalGroup(0); i++) await sleep(100);
+      signalGroup('SIGKILL');
       // TAGLLM_E2E_KEEP=1 keeps the run folder (logs, workspace) for a look after a failure.
       if (process.env.TAGLLM_E2E_KEEP !== '1') {
         await sleep(500);
