@@ -60,7 +60,8 @@ function fmt(v: number | undefined): string {
 function columns(rows: readonly EntityRow[]): string[] {
   const descriptors = [...new Set(rows.flatMap((r) => r.descriptors.map((d) => `d:${d.name}`)))];
   const tags = [...new Set(rows.flatMap((r) => r.predictions.map((p) => `p:${p.tag}`)))];
-  return ['kind', 'text', 'where', ...descriptors, ...tags];
+  // Predictions before descriptors: they are the point of the panel, and a narrow panel shows the left columns.
+  return ['kind', 'text', ...tags, 'where', ...descriptors];
 }
 
 function cellValue(row: EntityRow, key: string): string | number | undefined {
@@ -133,7 +134,7 @@ function renderTable(): void {
     for (const key of keys) {
       const value = cellValue(row, key);
       const text = typeof value === 'number' ? fmt(value) : (value ?? '');
-      const td = h('td', { class: key === 'text' ? 'entity-text' : typeof value === 'number' ? 'num' : '' }, key === 'text' && text.length > 48 ? `${text.slice(0, 47)}…` : text);
+      const td = h('td', { class: key === 'text' ? 'entity-text' : typeof value === 'number' ? 'num' : '' }, key === 'text' && text.length > 32 ? `${text.slice(0, 31)}…` : text);
       if (key === 'text') td.title = row.text;
       tr.append(td);
     }
@@ -141,7 +142,7 @@ function renderTable(): void {
     body.append(tr);
   }
   const summary = h('p', { class: 'summary' }, `${rows.length} of ${state.rows.length} entities in ${state.source || 'no document'} · model ${state.model} · device ${state.device}`);
-  container.replaceChildren(summary, h('table', { class: 'entities' }, h('thead', {}, header), body));
+  container.replaceChildren(summary, h('div', { class: 'table-scroll' }, h('table', { class: 'entities' }, h('thead', {}, header), body)));
 }
 
 function metricsTable(result: TrainResult): HTMLTableElement {
