@@ -4,11 +4,11 @@
 // bundle. Loading checks everything, and refuses a bundle made for another model before
 // reading its tensors.
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidFileError } from '../errors';
 import type { F32Tensor } from '../model/description';
-import { temporarySibling, writeBytesAtomic } from '../fs/atomicWrite';
+import { writeBytesAtomic, writeFolderAtomic } from '../fs/atomicWrite';
 import { readSafetensors } from '../model/safetensors/read';
 import { writeSafetensors } from '../model/safetensors/write';
 import { checkTagBundle, parseTagBundleMeta, type TagBundle } from './bundle';
@@ -25,21 +25,11 @@ export async function saveTagBundle(dir: string, bundle: TagBundle): Promise<voi
   const target = resolve(dir);
   checkTagBundle(bundle, target);
   await mkdir(dirname(target), { recursive: true });
-  const tmp = temporarySibling(target);
-  try {
-    await mkdir(tmp);
+  await writeFolderAtomic(target, async (tmp) => {
     await writeSafetensors(join(tmp, TAGS_FILE), bundleTensors(bundle), { format: bundle.meta.format });
     // Both files are flushed to disk (writeBytesAtomic fsyncs) before the folder is renamed into place.
     await writeBytesAtomic(join(tmp, META_FILE), [new TextEncoder().encode(JSON.stringify(bundle.meta, null, 2) + '\n')]);
-    // rename() cannot replace a non-empty folder: move the old one aside first, drop it after.
-    const old = existsSync(target) ? temporarySibling(target) : undefined;
-    if (old) await rename(target, old);
-    await rename(tmp, target);
-    if (old) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 function bundleTensors(bundle: TagBundle): Map<string, F32Tensor> {
