@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { EntityService } from './entityService';
 import { formatNumber } from './hoverCard';
 import type { Predictions, ScannedEntity } from './protocol';
-import { notebookAnnotationsEnabled, section } from './settings';
+import { isEnabledFor, notebookAnnotationsEnabled, section } from './settings';
 
 const refreshDelayMs = 400;
 const maxPredictionsShown = 3;
@@ -32,14 +32,14 @@ export class NotebookAnnotations implements vscode.NotebookCellStatusBarItemProv
         if (e.document.uri.scheme === 'vscode-notebook-cell') this.refreshSoon();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(`${section}.notebookAnnotations`)) this.changed.fire();
+        if (e.affectsConfiguration(`${section}.notebookAnnotations`) || e.affectsConfiguration(`${section}.enabled`)) this.changed.fire();
       }),
       entities.onDidChangePredictions(() => this.changed.fire()),
     );
   }
 
   async provideCellStatusBarItems(cell: vscode.NotebookCell): Promise<vscode.NotebookCellStatusBarItem[]> {
-    if (!notebookAnnotationsEnabled()) return [];
+    if (!notebookAnnotationsEnabled() || !isEnabledFor(cell.document)) return [];
     const found = await this.entities.entities(cell.document).catch(() => []);
     if (found.length === 0) return [];
     const predictions = await Promise.all(found.map((e) => this.entities.predict(e).catch(() => null)));

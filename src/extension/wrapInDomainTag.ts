@@ -5,6 +5,14 @@ import { wrap } from '../recognize/wrap';
 import { type EntityService, rangeOf } from './entityService';
 import type { EntityLocation } from './hoverProvider';
 import type { ScannedEntity } from './protocol';
+import { isEnabledFor } from './settings';
+
+/** True when the entity already follows its domain tag, so wrapping again would double it. */
+function alreadyWrapped(document: vscode.TextDocument, entity: ScannedEntity): boolean {
+  const { start } = entity.range;
+  const before = document.lineAt(start.line).text.slice(0, start.character).trimEnd();
+  return before.endsWith(wrap(entity).tag);
+}
 
 function editFor(uri: vscode.Uri, entity: ScannedEntity): vscode.WorkspaceEdit {
   const { edit } = wrap(entity);
@@ -37,6 +45,10 @@ export async function wrapInDomainTagCommand(entities: EntityService, at?: Entit
     void vscode.window.showInformationMessage('Tag-LLM: no molecule or protein sequence here to wrap.');
     return false;
   }
+  if (alreadyWrapped(document, entity)) {
+    void vscode.window.showInformationMessage(`Tag-LLM: this entity already follows ${wrap(entity).tag}.`);
+    return false;
+  }
   return vscode.workspace.applyEdit(editFor(document.uri, entity));
 }
 
@@ -44,9 +56,10 @@ export class WrapCodeActionProvider implements vscode.CodeActionProvider {
   constructor(private readonly entities: EntityService) {}
 
   async provideCodeActions(document: vscode.TextDocument, range: vscode.Range): Promise<vscode.CodeAction[]> {
+    if (!isEnabledFor(document)) return [];
     const found = await this.entities.entities(document);
     return found
-      .filter((e) => rangeOf(e).intersection(range) !== undefined)
+      .filter((e) => rangeOf(e).intersection(range) !== undefined && !alreadyWrapped(document, e))
       .map((entity) => {
         const action = new vscode.CodeAction(`Wrap in domain tag ${wrap(entity).tag}`, vscode.CodeActionKind.RefactorRewrite);
         action.edit = editFor(document.uri, entity);

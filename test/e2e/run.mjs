@@ -67,6 +67,12 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     await vs.page.waitForFunction(() => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes('"<SMILES> CC(=O)Nc1ccc(O)cc1"')), null, { timeout: 20_000 });
     await screenshot(vs.page, '03-wrapped');
     assert.equal(await editorLineWith(vs.page, 'PARACETAMOL'), 'PARACETAMOL = "<SMILES> CC(=O)Nc1ccc(O)cc1"');
+    // A second wrap is refused rather than doubling the tag.
+    await runCommand(vs.page, 'Tag-LLM: Wrap in Domain Tag');
+    await vs.page.locator('.notifications-toasts', { hasText: 'already follows <SMILES>' }).waitFor({ timeout: 15_000 });
+    assert.equal(await editorLineWith(vs.page, 'PARACETAMOL'), 'PARACETAMOL = "<SMILES> CC(=O)Nc1ccc(O)cc1"');
+    await vs.page.keyboard.press('Escape');
+    await clickOn(vs.page, 'CC(=O)Nc1ccc(O)cc1');
     await vs.page.keyboard.press('Control+Z');
     await vs.page.waitForFunction(() => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ') === 'PARACETAMOL = "CC(=O)Nc1ccc(O)cc1"'), null, { timeout: 10_000 });
     await screenshot(vs.page, '04-undone');
