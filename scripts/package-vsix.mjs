@@ -13,7 +13,8 @@ if (!existsSync(vsce)) {
 }
 const { name, version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const out = `${name}-${version}-linux-x64.vsix`;
-// .vscodeignore keeps, of the production dependencies, only the runtime files the bundles do not contain.
-const r = spawnSync(vsce, ['package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--out', out], { stdio: 'inherit' });
+// .vscodeignore keeps, of the production dependencies, only the runtime files the bundles do not contain. There is no
+// repository URL to rewrite README links against, so they stay relative.
+const r = spawnSync(vsce, ['package', '--target', 'linux-x64', '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '--out', out], { stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
 console.log(`${out}: ${(statSync(out).size / 1e6).toFixed(1)} MB`);
