@@ -98,3 +98,21 @@ test('a cancelled run leaves its checkpoint as a loadable tag bundle', async () 
   const loaded = await loadTagBundle(join(dir, 'ck', 'bundle'));
   assert.deepEqual(Array.from(loaded.bundle.values.get(tag)!.data), Array.from(params.get('w')!));
 });
+
+test('early stopping never ends worse on validation than the starting parameters (step 0)', async () => {
+  const params = new Map([['w', Float32Array.from([1, -2, 0.5, 3])]]);
+  const obj = linearObjective(200, 50, 5, params);
+  const start = (await obj.validationLoss())!;
+  // starting at the truth, a rate far too large only makes things worse: the start must be kept
+  const r = await trainParameters(params, obj, { ...base, lr: 5, steps: 40, evalEvery: 4, patience: 3, warmupFraction: 0 });
+  assert.equal(r.startValidationLoss, start);
+  assert.equal(r.bestStep, 0);
+  assert.deepEqual(Array.from(params.get('w')!), [1, -2, 0.5, 3]);
+});
+
+test('a learning-rate scale of 0 keeps the parameters it names fixed', async () => {
+  const params = new Map([['w', new Float32Array(4)]]);
+  const obj = linearObjective(100, 20, 6, params);
+  await trainParameters(params, obj, { ...base, steps: 20, lrScale: new Map([['w', 0]]) });
+  assert.deepEqual(Array.from(params.get('w')!), [0, 0, 0, 0]);
+});

@@ -33,15 +33,17 @@ export class AdamW {
   /**
    * One update of every parameter that has a gradient, at learning rate `lr`.
    * Follows PyTorch's AdamW: decay first (p ← p·(1 − lr·wd)), then the bias-corrected Adam step.
+   * `lrScale` multiplies the rate of the parameters it names (PyTorch's parameter groups).
    */
-  update(params: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>, lr: number): void {
+  update(params: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>, lr: number, lrScale?: ReadonlyMap<string, number>): void {
     const { beta1, beta2, eps, weightDecay } = this.config;
     this.stepCount++;
     const c1 = 1 - beta1 ** this.stepCount;
     const c2Sqrt = Math.sqrt(1 - beta2 ** this.stepCount);
-    const stepSize = lr / c1;
-    const decay = 1 - lr * weightDecay;
     for (const [name, g] of grads) {
+      const rate = lr * (lrScale?.get(name) ?? 1);
+      const stepSize = rate / c1;
+      const decay = 1 - rate * weightDecay;
       const p = params.get(name);
       if (!p) throw new Error(`AdamW: gradient for unknown parameter ${name}`);
       if (p.length !== g.length) throw new Error(`AdamW: ${name} has ${p.length} values but its gradient ${g.length}`);

@@ -3,7 +3,8 @@
 // keyed by parameter name, and gives a validation loss. The loop draws examples in seeded
 // epoch order, accumulates micro-batches to the effective batch, steps AdamW on the cosine
 // schedule with warm-up, stops early when validation stops improving (restoring the best
-// parameters), checkpoints every N steps, and resumes from a checkpoint to exactly the
+// parameters; the starting parameters are validated too and count as step 0, so a run never
+// ends worse on validation than where it began), checkpoints every N steps, and resumes from a checkpoint to exactly the
 // state an uninterrupted run would have reached.
 import { AdamW, DEFAULT_ADAMW } from './adamw';
 import { GradientAccumulator } from './accumulate';
@@ -43,6 +44,8 @@ export interface TrainerOptions {
   readonly seed: number;
   readonly warmupFraction?: number;
   readonly weightDecay?: number;
+  /** Learning-rate multiplier per parameter name (default 1). */
+  readonly lrScale?: ReadonlyMap<string, number>;
   /** Validate every this many steps (0: only at the end). */
   readonly evalEvery: number;
   /** Stop after this many validations without improvement. */
@@ -65,6 +68,8 @@ export interface TrainResult {
   readonly stoppedBy: StopReason;
   readonly bestStep: number;
   readonly bestValidationLoss?: number;
+  /** Validation loss of the parameters the run started from (step 0). */
+  readonly startValidationLoss?: number;
   readonly history: readonly { step: number; loss: number; validationLoss?: number }[];
   readonly examplesSeen: number;
 }
@@ -77,6 +82,7 @@ interface TrainerState {
   readonly cursor: number;
   readonly bestStep: number;
   readonly bestValidationLoss: number | null;
+  readonly startValidationLoss?: number | null;
   readonly evalsWithoutImprovement: number;
   readonly history: { step: number; loss: number; validationLoss?: number }[];
   readonly examplesSeen: number;
@@ -100,6 +106,7 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
   let examplesSeen = 0;
   let history: TrainerState['history'] = [];
   let best = snapshot(params);
+  let startValidationLoss: number | undefined;
 
   if (options.resume && options.checkpointDir) {
     const ck = await loadCheckpoint<TrainerState>(options.checkpointDir);
@@ -120,7 +127,8 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
     rng.setState(s.rngState);
     ({ order, cursor, step, bestStep, evalsWithoutImprovement, examplesSeen, history } = s);
     bestValidationLoss = s.bestValidationLoss ?? undefined;
-    if (s.finished) return { steps: step, stoppedBy: s.finished, bestStep, bestValidationLoss, history, examplesSeen };
+    startValidationLoss = s.startValidationLoss ?? undefined;
+    if (s.finished) return { steps: step, stoppedBy: s.finished, bestStep, bestValidationLoss, startValidationLoss, history, examplesSeen };
   }
 
   const checkpoint = async (finished: StopReason | null) => {
@@ -133,7 +141,7 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
     for (const [k, a] of st.v) tensors.set(MOMENT_V + k, a);
     const state: TrainerState = {
       step, rngState: rng.getState(), order, cursor, bestStep, bestValidationLoss: bestValidationLoss ?? null,
-      evalsWithoutImprovement, history, examplesSeen, finished,
+      startValidationLoss: startValidationLoss ?? null, evalsWithoutImprovement, history, examplesSeen, finished,
     };
     await saveCheckpoint(options.checkpointDir, { state, tensors }, options.toBundle?.(params));
   };
@@ -149,6 +157,11 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
     }
     return out;
   };
+
+  if (step === 0 && bestValidationLoss === undefined && options.evalEvery > 0) {
+    // a warm-started head (or tags from a bundle) may already validate better than anything training reaches
+    bestValidationLoss = startValidationLoss = await objective.validationLoss();
+  }
 
   const accumulator = new GradientAccumulator();
   let stoppedBy: StopReason = 'steps';
@@ -170,7 +183,7 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
       lossSum += loss * micro.length;
     }
     const lr = cosineWithWarmup(step, options.steps, options.lr, options.warmupFraction ?? DEFAULT_WARMUP_FRACTION);
-    optimizer.update(params, accumulator.mean(), lr);
+    optimizer.update(params, accumulator.mean(), lr, options.lrScale);
     step++;
     examplesSeen += batch.length;
     const loss = lossSum / batch.length;
@@ -207,7 +220,7 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
     else bestStep = step;
     await checkpoint(stoppedBy);
   }
-  return { steps: step, stoppedBy, bestStep, bestValidationLoss, history, examplesSeen };
+  return { steps: step, stoppedBy, bestStep, bestValidationLoss, startValidationLoss, history, examplesSeen };
 }
 
 function snapshot(params: ParameterMap): Map<string, Float32Array> {
