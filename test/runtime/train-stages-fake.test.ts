@@ -53,6 +53,25 @@ test('stage function on a tiny regression: the tagged model beats the mean basel
   assert.ok(Number.isFinite(prediction.value));
 });
 
+test('stage function keeps the ridge warm start when training only makes validation worse', async () => {
+  const { model, backend } = await stories();
+  const rng = new SeededRng(6);
+  const rows = Array.from({ length: 100 }, () => {
+    const n = 1 + rng.int(12);
+    return [`${'C'.repeat(n)}O`, String(n)];
+  });
+  const csv = join(dir, 'chains-wild.csv');
+  writeFileSync(csv, 'smiles,carbons\n' + rows.map((r) => r.join(',')).join('\n') + '\n');
+  // a learning rate far too large for tags and head alike
+  const report = await runStage({
+    stage: 'function', model, backend, data: csv, inputColumns: ['smiles'], domains: ['<SMILES>' as TagName], functionTag: '<Carbons>' as TagName,
+    label: 'carbons', p: 2, lr: 50, headLr: 50, steps: 12, batchSize: 16, evalEvery: 2, patience: 100, seed: 2, baselines: false,
+  });
+  assert.ok(report.valid_loss_start !== null && report.valid_loss_best !== null);
+  assert.ok(report.valid_loss_best! <= report.valid_loss_start!, `${report.valid_loss_best} > ${report.valid_loss_start}`);
+  assert.equal(report.best_step, 0);
+});
+
 test('stage domain lowers held-out NLL below the untagged model (fake backend)', async () => {
   const { model, backend } = await stories();
   const smi = join(dir, 'corpus.smi');

@@ -34,8 +34,12 @@ import { SeededRng } from './rng';
 
 export const DEFAULT_P = 10;
 export const DEFAULT_LR = 3e-3;
-/** Training rows the head's warm start is fitted on. */
-const WARM_START_ROWS = 512;
+/**
+ * The head's learning rate as a share of the tags'. The head starts at its ridge fit; Adam
+ * moves every weight by about the learning rate per step whatever its gradient's size, and
+ * at the tags' rate that throws the fitted readout away in the first few steps.
+ */
+export const DEFAULT_HEAD_LR_FACTOR = 0.1;
 export const DEFAULT_BATCH = 32;
 /** Passes over the training rows when no step count is given: about 3 minutes for 1,000 molecules on stories260K and two CPU cores. */
 export const DEFAULT_EPOCHS = 3;
@@ -66,6 +70,8 @@ export interface StageOptions {
   readonly freeze?: readonly TagName[];
   readonly p?: number;
   readonly lr?: number;
+  /** Peak learning rate of the head (default: lr × DEFAULT_HEAD_LR_FACTOR). */
+  readonly headLr?: number;
   readonly steps?: number;
   readonly epochs?: number;
   readonly batchSize?: number;
@@ -105,6 +111,9 @@ export interface StageReport {
   readonly steps: number;
   readonly stopped_by: string;
   readonly best_step: number;
+  /** Validation loss of the starting tags and head (step 0), and of the kept ones; null without a validation split or training. */
+  readonly valid_loss_start: number | null;
+  readonly valid_loss_best: number | null;
   readonly provider: string;
   readonly out?: string;
   readonly wall_s: number;
@@ -223,9 +232,11 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   if (stage !== 'domain' && !setup.head && !options.resume && !options.evaluateOnly) {
     // Warm start (linear probe, then tune): the head begins as the ridge fit of the targets on
     // the tagged hidden states, so training starts from a sensible readout instead of
-    // spending its first steps finding the targets' scale.
+    // spending its first steps finding the targets' scale. All training rows, λ chosen on
+    // validation: the warm start is the tagged model's linear probe, and the trainer keeps it
+    // (step 0) unless training validates better.
     say('fitting the head to the tagged hidden states (ridge warm start)');
-    const rows = split.train.slice(0, WARM_START_ROWS);
+    const rows = split.train;
     const valid = split.valid.length > 0 ? split.valid : rows;
     const fit = fitRidgeValidated(
       designMatrix(await readHidden(backend, examples, rows, evalBatch)), rows.map((i) => targets![i]),
@@ -265,12 +276,18 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   if (steps > 0) {
     say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
     const evalEvery = options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10)));
+    const lr = options.lr ?? DEFAULT_LR;
+    const headScale = (options.headLr ?? lr * DEFAULT_HEAD_LR_FACTOR) / lr;
+    const lrScale = new Map(stage === 'domain' ? [] : [headWeightParameter(options.functionTag!), headBiasParameter(options.functionTag!)].map((k) => [k, headScale]));
     result = await trainParameters(params, objective, {
-      lr: options.lr ?? DEFAULT_LR, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 3,
+      lr, lrScale, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 3,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
       ...(options.out && { checkpointDir: checkpointFolderFor(options.out) }),
       resume: options.resume, signal: options.signal, onProgress: options.onProgress, toBundle: () => toBundle(),
     });
+    if (result.bestValidationLoss !== undefined) {
+      say(`validation loss ${result.startValidationLoss?.toFixed(4) ?? '–'} at the start, best ${result.bestValidationLoss.toFixed(4)} at step ${result.bestStep} (kept)`);
+    }
   }
 
   const report = (test: MetricsRecord, baselines: Record<string, MetricsRecord>): StageReport => ({
@@ -285,6 +302,8 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     steps: result.steps,
     stopped_by: result.stoppedBy,
     best_step: result.bestStep,
+    valid_loss_start: result.startValidationLoss ?? null,
+    valid_loss_best: result.bestValidationLoss ?? null,
     provider: backend.provider,
     ...(options.out && !options.evaluateOnly && { out: options.out }),
     wall_s: (Date.now() - started) / 1000,
