@@ -148,7 +148,7 @@ test('corrupt and partial bundles give clear one-line errors', async () => {
   await assert.rejects(saveTagBundle(join(scratch, 'nan'), bundle), /tag\.<SMILES> holds a non-finite value \(NaN\) at index 5/);
 });
 
-test('bundles compose by name; a name in two bundles is an error naming both', async () => {
+test('bundles compose by name; identical copies of a tag are one tag; a name with two different values is an error naming both', async () => {
   const model = await stories;
   const fp = modelFingerprint(model);
   const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
@@ -173,8 +173,15 @@ test('bundles compose by name; a name in two bundles is an error naming both', a
   assert.deepEqual(registry.predictors.map((t) => t.name), ['<LogP>']);
   assert.throws(() => registry.get(parseTagName('<QED>')), (e: unknown) => e instanceof UsageError && /no bundle defines tag <QED>; loaded tags: <SMILES>, <LogP>/.test(e.message));
 
-  const clash = { path: 'qed-bundle', bundle: qedBundle(model) };
-  assert.throws(() => TagRegistry.compose([domain, logp, clash]), /tag <SMILES> is defined by two bundles: smiles-bundle and qed-bundle/);
+  // qed-bundle carries an identical copy of <SMILES>: one tag, still read from the first bundle.
+  const copy = { path: 'qed-bundle', bundle: qedBundle(model) };
+  const three = TagRegistry.compose([domain, logp, copy]);
+  assert.deepEqual(three.names, ['<SMILES>', '<LogP>', '<QED>']);
+  assert.equal(three.get(parseTagName('<SMILES>')).bundlePath, 'smiles-bundle');
+  const changed = qedBundle(model);
+  changed.values.get(parseTagName('<SMILES>'))!.data[5] += 1e-3;
+  const clash = { path: 'qed-bundle', bundle: changed };
+  assert.throws(() => TagRegistry.compose([domain, logp, clash]), /tag <SMILES> is defined differently by two bundles: smiles-bundle and qed-bundle/);
   const other = { path: 'tiny-bundle', bundle: qedBundle(await tinyBpe) };
   assert.throws(() => TagRegistry.compose([logp, other]), ShapeMismatchError);
 });

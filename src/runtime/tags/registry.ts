@@ -1,6 +1,8 @@
 // Several bundles used together, looked up by tag name: a <SMILES> domain tag from one
-// bundle can serve the <QED> and <LogP> function tags of others. A name held by two bundles
-// is an error, since there would be no telling which vectors were meant.
+// bundle can serve the <QED> and <LogP> function tags of others. Bundles trained from the same
+// start often each carry a copy of the same domain tag: identical copies are one tag. A name
+// held by two bundles with different vectors is an error, since there would be no telling
+// which vectors were meant.
 import { ShapeMismatchError, UsageError } from '../errors';
 import type { TagBundle, TagMeta } from './bundle';
 import { fingerprintDifferences } from './fingerprint';
@@ -33,7 +35,8 @@ export class TagRegistry {
       if (differs.length > 0) throw new ShapeMismatchError(`bundles were made for different models (${first.path} vs this: ${differs.join(', ')})`, path);
       for (const [name, value] of bundle.values) {
         const held = byName.get(name);
-        if (held) throw new UsageError(`tag ${name} is defined by two bundles: ${held.bundlePath} and ${path}`);
+        if (held && sameVectors(held.value, value) && held.head === undefined && !bundle.heads.has(name)) continue;
+        if (held) throw new UsageError(`tag ${name} is defined differently by two bundles: ${held.bundlePath} and ${path}`);
         byName.set(name, { name, meta: bundle.meta.tags[name], value, head: bundle.heads.get(name), bundlePath: path });
       }
     }
@@ -62,4 +65,8 @@ export class TagRegistry {
   value(name: TagName): TagValue {
     return this.get(name).value;
   }
+}
+
+function sameVectors(a: TagValue, b: TagValue): boolean {
+  return a.p === b.p && a.hiddenSize === b.hiddenSize && a.data.every((x, i) => x === b.data[i]);
 }
