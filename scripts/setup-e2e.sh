@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E2E="$PWD/.e2e"
+# Started from `npm test`, this script inherits the outer npm's npm_* variables (its user agent names
+# Node 20, which code-server's postinstall reads as the Node version); each npm below must see its own.
+for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
 NODE_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 
