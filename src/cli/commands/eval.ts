@@ -2,13 +2,13 @@
 // test split of a data file, with the same baselines and the same JSON report as `train`.
 import type { CliCommand } from '../command';
 import { CliUsageError, requiredOption, stringOption } from '../command';
-import { loadModel } from '../../runtime/model/load';
+import { loadModelOf } from '../modelArgument';
 import { loadTagBundle } from '../../runtime/tags/bundleFiles';
 import { modelFingerprint } from '../../runtime/tags/fingerprint';
 import { parseTagName, type TagName } from '../../runtime/tags/name';
 import { TrainSession } from '../../runtime/session/trainSession';
 import { runStage } from '../../runtime/train/stages';
-import { modelPathOf, sharedTrainHelp, sharedTrainOptions, stageOptionsOf } from './trainOptions';
+import { sharedTrainHelp, sharedTrainOptions, stageOptionsOf } from './trainOptions';
 
 export const evalCommand: CliCommand = {
   name: 'eval',
@@ -25,7 +25,7 @@ export const evalCommand: CliCommand = {
   ].join('\n'),
   options: sharedTrainOptions,
   async run(args, signal) {
-    const model = await loadModel(modelPathOf(args), { signal });
+    const model = await loadModelOf(args, signal);
     const bundlePaths = requiredOption(args, 'tags').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const fingerprint = modelFingerprint(model);
     const bundles = await Promise.all(bundlePaths.map((b) => loadTagBundle(b, fingerprint)));

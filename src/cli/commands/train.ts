@@ -3,12 +3,12 @@
 // to stderr; the last stdout line is the report as one JSON object.
 import type { CliCommand } from '../command';
 import { CliUsageError, numberOption, stringOption } from '../command';
-import { loadModel } from '../../runtime/model/load';
+import { loadModelOf } from '../modelArgument';
 import { parseTagName } from '../../runtime/tags/name';
 import { TrainSession } from '../../runtime/session/trainSession';
 import { runStage } from '../../runtime/train/stages';
 import type { Stage } from '../../runtime/train/task';
-import { modelPathOf, sharedTrainHelp, sharedTrainOptions, stageOptionsOf } from './trainOptions';
+import { sharedTrainHelp, sharedTrainOptions, stageOptionsOf } from './trainOptions';
 
 const STAGES: readonly Stage[] = ['domain', 'function', 'cross'];
 
@@ -54,8 +54,7 @@ export const trainCommand: CliCommand = {
     const resume = args.values.resume === true;
     const out = stringOption(args, 'out');
     if (resume && !out) throw new CliUsageError('--resume needs --out (the checkpoint is OUT.checkpoint)');
-    const modelPath = modelPathOf(args);
-    const model = await loadModel(modelPath, { signal });
+    const model = await loadModelOf(args, signal);
     const backend = await TrainSession.create(model);
     if (backend.fallbackReason) process.stderr.write(`(${backend.fallbackReason}; running on CPU)\n`);
     const optional = (name: string) => (stringOption(args, name) === undefined ? undefined : numberOption(args, name, 0));

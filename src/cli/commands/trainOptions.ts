@@ -27,7 +27,7 @@ export const sharedTrainOptions: OptionSpec = {
 };
 
 export const sharedTrainHelp = [
-  '  --model PATH          a GGUF file or a Hugging Face folder (default: $TAGLLM_MODEL)',
+  '  --model PATH          a GGUF file, a Hugging Face folder, repo id or URL (default: $TAGLLM_MODEL, else the default model)',
   '  --data FILE           .csv/.tsv (header row), .smi, .fasta, .sdf, or one item per line',
   '  --domain TAGS         domain tag per input, comma-separated (default <SMILES>)',
   '  --input-column NAME   the input column (default: smiles, sequence or text, by domain)',
@@ -50,12 +50,6 @@ function list(value: string | undefined): string[] {
 }
 
 const DEFAULT_COLUMN: Record<string, string> = { smiles: 'smiles', protein: 'sequence', text: 'text' };
-
-export function modelPathOf(args: ParsedArgs): string {
-  const path = stringOption(args, 'model') ?? process.env.TAGLLM_MODEL;
-  if (!path) throw new CliUsageError('missing --model (or set TAGLLM_MODEL)');
-  return path;
-}
 
 export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedModel, backend: TrainBackend): StageOptions {
   const tagFlag = stringOption(args, 'tag');
