@@ -41,11 +41,10 @@ let loading: Promise<SmilesJudge> | undefined;
 /** The shared judge; the first call loads RDKit's WASM (a few hundred ms). */
 export function loadSmilesJudge(): Promise<SmilesJudge> {
   loading ??= (async () => {
-    const { default: initRDKitModule } = await import('@rdkit/rdkit');
-    const rdkit = await initRDKitModule();
-    // Invalid candidates are the common case; RDKit would log each one to stderr.
-    rdkit.disable_logging();
-    return new RdkitJudge(rdkit);
+    // The process's one RDKit instance (the runtime's descriptors use it too), with logging off:
+    // invalid candidates are the common case. Imported here so that loading this module stays cheap.
+    const { loadRDKit } = await import('../runtime/chem/rdkit');
+    return new RdkitJudge(await loadRDKit());
   })();
   return loading;
 }
