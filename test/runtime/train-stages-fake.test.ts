@@ -17,6 +17,18 @@ import { runningMeanBackend } from './train-fake-backend';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagllm-stage-'));
 
+/** A CSV of chain alcohols labelled with their carbon count, which the running mean of token embeddings can see. */
+function chainsCsv(name: string, rows: number, seed: number): string {
+  const rng = new SeededRng(seed);
+  const lines = Array.from({ length: rows }, () => {
+    const n = 1 + rng.int(12);
+    return `${'C'.repeat(n)}O,${n}`;
+  });
+  const csv = join(dir, name);
+  writeFileSync(csv, 'smiles,carbons\n' + lines.join('\n') + '\n');
+  return csv;
+}
+
 async function stories() {
   const model = await loadModel(dataPath('models', 'stories260K.gguf'));
   const emb = model.weights.get('model.embed_tokens.weight')!;
@@ -25,14 +37,7 @@ async function stories() {
 
 test('stage function on a tiny regression: the tagged model beats the mean baseline and saves a predicting bundle', async () => {
   const { model, backend } = await stories();
-  // label: the number of carbons in a chain molecule, which the running mean of token embeddings can see
-  const rng = new SeededRng(5);
-  const rows = Array.from({ length: 120 }, () => {
-    const n = 1 + rng.int(12);
-    return [`${'C'.repeat(n)}O`, String(n)];
-  });
-  const csv = join(dir, 'chains.csv');
-  writeFileSync(csv, 'smiles,carbons\n' + rows.map((r) => r.join(',')).join('\n') + '\n');
+  const csv = chainsCsv('chains.csv', 120, 5);
   const out = join(dir, 'chains-bundle');
   const report = await runStage({
     stage: 'function', model, backend, data: csv, inputColumns: ['smiles'], domains: ['<SMILES>' as TagName], functionTag: '<Carbons>' as TagName,
@@ -55,13 +60,7 @@ test('stage function on a tiny regression: the tagged model beats the mean basel
 
 test('stage function keeps the ridge warm start when training only makes validation worse', async () => {
   const { model, backend } = await stories();
-  const rng = new SeededRng(6);
-  const rows = Array.from({ length: 100 }, () => {
-    const n = 1 + rng.int(12);
-    return [`${'C'.repeat(n)}O`, String(n)];
-  });
-  const csv = join(dir, 'chains-wild.csv');
-  writeFileSync(csv, 'smiles,carbons\n' + rows.map((r) => r.join(',')).join('\n') + '\n');
+  const csv = chainsCsv('chains-wild.csv', 100, 6);
   // a learning rate far too large for tags and head alike
   const report = await runStage({
     stage: 'function', model, backend, data: csv, inputColumns: ['smiles'], domains: ['<SMILES>' as TagName], functionTag: '<Carbons>' as TagName,
