@@ -3,10 +3,10 @@
 // tokenizer.json, tokenizer_config.json and generation_config.json. The folder is built under
 // a temporary name beside the target and renamed into place, so it appears complete or not at all.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors';
-import { temporarySibling } from '../../fs/atomicWrite';
+import { writeFolderAtomic } from '../../fs/atomicWrite';
 import { Tokenizer, type TokenId } from '../../tokenizer/tokenizer';
 import type { LoadedModel } from '../description';
 import { writeSafetensors } from '../safetensors/write';
@@ -17,9 +17,7 @@ export async function exportHfFolder(model: LoadedModel, outDir: string): Promis
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new UsageError('output folder already exists and is not empty; remove it or choose another', outDir);
   }
-  const tmp = temporarySibling(target);
-  await mkdir(tmp);
-  try {
+  await writeFolderAtomic(target, async (tmp) => {
     const { bos, eos } = model.specialTokens;
     const json = (name: string, doc: unknown) => writeFile(join(tmp, name), JSON.stringify(doc, null, 2) + '\n');
     await json('config.json', toHfConfigJson(model.config, { bos, eos }));
@@ -28,12 +26,7 @@ export async function exportHfFolder(model: LoadedModel, outDir: string): Promis
     await json('tokenizer_config.json', tokenizerConfig(model));
     // transformers refuses safetensors files whose metadata does not say which framework wrote them.
     await writeSafetensors(join(tmp, 'model.safetensors'), model.weights, { format: 'pt' });
-    if (existsSync(target)) await rmdir(target);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 function tokenizerConfig(model: LoadedModel): Record<string, unknown> {
