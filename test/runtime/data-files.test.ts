@@ -81,3 +81,24 @@ test('protein inputs are cut before their computed label, SMILES never', async (
   const ms = await loadExamples({ path: mols, inputColumns: ['smiles'], inputKinds: ['smiles'], label: 'mw', maxInputLength: 3 });
   assert.equal(ms.examples[0].inputs[0], 'CCCCCCCCCCO');
 });
+
+test('a seeded sample keeps usable rows in file order and computes labels only for the rows it visits', async () => {
+  // 40 good rows, every fourth one broken; a sample of 6 must hold 6 usable rows
+  const lines = Array.from({ length: 40 }, (_, i) => (i % 4 === 3 ? `C1CC,${i}` : `${'C'.repeat(1 + (i % 7))}O,${i}`));
+  const p = file('many.csv', `smiles,y\n${lines.join('\n')}\n`);
+  const spec = { path: p, inputColumns: ['smiles'], inputKinds: ['smiles' as const], label: 'y' };
+  const a = await loadExamples({ ...spec, sample: { size: 6, seed: 1 } });
+  const again = await loadExamples({ ...spec, sample: { size: 6, seed: 1 } });
+  const other = await loadExamples({ ...spec, sample: { size: 6, seed: 2 } });
+  assert.equal(a.examples.length, 6);
+  assert.deepEqual(a.examples, again.examples);
+  assert.notDeepEqual(a.examples.map((e) => e.line), other.examples.map((e) => e.line));
+  const order = a.examples.map((e) => e.line);
+  assert.deepEqual(order, [...order].sort((x, y) => x - y));
+  for (const e of a.examples) assert.equal(e.label, e.line - 2);
+  // only visited rows are judged: far fewer than the file's 10 bad rows are counted
+  assert.ok(a.nSkipped < 10, `${a.nSkipped} skipped`);
+  const all = await loadExamples({ ...spec, sample: { size: 1000, seed: 1 } });
+  assert.equal(all.examples.length, 30);
+  assert.equal(all.nSkipped, 10);
+});

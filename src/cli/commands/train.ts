@@ -25,7 +25,7 @@ export const trainCommand: CliCommand = {
     ...sharedTrainHelp,
     '  --freeze TAGS         tags that stay fixed (default: the domain tags in stage cross)',
     '  --p N                 vectors per new tag (default 10)',
-    '  --lr X                peak learning rate of AdamW (default 0.003), cosine with 3% warm-up',
+    '  --lr X                peak learning rate of AdamW (default 0.001), cosine with 3% warm-up',
     '  --head-lr X           peak learning rate of the linear head (default: 0.1 × --lr)',
     '  --steps N | --epochs N  optimizer steps, or passes over the training rows (default 3 epochs,',
     '                        with early stopping on the validation split)',

@@ -8,6 +8,7 @@ import { isMoleculeDescriptor, moleculeDescriptor, MOLECULE_DESCRIPTORS } from '
 import { isProteinDescriptor, normalizeProteinSequence, proteinDescriptor, PROTEIN_DESCRIPTORS } from '../chem/protein';
 import { loadRDKit, type RDKit } from '../chem/rdkit';
 import { readRecords } from './records';
+import { SeededRng } from '../train/rng';
 import type { Table } from './delimited';
 
 export type InputKind = 'smiles' | 'protein' | 'text';
@@ -46,6 +47,12 @@ export interface ExampleSpec {
   readonly splitColumn?: string;
   /** Keep at most this many usable rows (the first ones in file order). */
   readonly limit?: number;
+  /**
+   * Keep a seeded random sample of this many usable rows, in file order. Rows are visited in
+   * a random order and only until the sample is full, so a computed label (QED runs SMARTS
+   * matches) is computed for the sample, not for the whole file.
+   */
+  readonly sample?: { readonly size: number; readonly seed: number };
   /** Cut protein and text inputs to this many characters before computing labels (SMILES are never cut). */
   readonly maxInputLength?: number;
 }
@@ -117,8 +124,10 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
     nSkipped++;
     if (skipped.length < KEEP_SKIPPED) skipped.push({ line, column, reason });
   };
-  for (let r = 0; r < table.rows.length; r++) {
-    if (spec.limit !== undefined && examples.length >= spec.limit) break;
+  const order = spec.sample ? new SeededRng(spec.sample.seed).permutation(table.rows.length) : table.rows.keys();
+  const wanted = Math.min(spec.limit ?? Infinity, spec.sample?.size ?? Infinity);
+  for (const r of order) {
+    if (examples.length >= wanted) break;
     const row = table.rows[r];
     const line = table.lines[r];
     const inputs: string[] = [];
@@ -157,5 +166,6 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
       spec.path,
     );
   }
+  if (spec.sample) examples.sort((a, b) => a.line - b.line);
   return { path: spec.path, examples, nSkipped, skipped };
 }
