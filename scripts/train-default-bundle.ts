@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const dir = join(work, label);
     const r = await runStage({
       ...common, stage: 'function', data: join(data, 'molnet', 'bbbp.csv'), inputColumns: ['smiles'], domains: [smiles], functionTag: tag as TagName,
-      label, sample: 800, epochs: 2, lr: 1e-2, startBundles: [domainOut], freeze: [smiles], out: dir,
+      label, sample: 800, epochs: 2, startBundles: [domainOut], freeze: [smiles], out: dir,
     });
     log(JSON.stringify(r));
     reports.push(r);

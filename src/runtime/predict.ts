@@ -11,6 +11,7 @@ import { loadTagBundle } from './tags/bundleFiles';
 import { batchInputs, expandInput, modelExpansionContext, type ExpandedInput, type ExpansionContext } from './tags/expand';
 import { modelFingerprint, requireSameModel } from './tags/fingerprint';
 import { applyHead, toTargetUnits } from './tags/head';
+import { readout } from './tags/readout';
 import type { TagName } from './tags/name';
 import { TagRegistry, type RegisteredTag, type SourcedTagBundle } from './tags/registry';
 import { lastTag, parseTemplate, resolveTemplate, type SlotValues, type Template } from './tags/template';
@@ -171,8 +172,7 @@ class TagPredictor implements Predictor {
     const H = batch.hiddenSize;
     return jobs.map((job, b) => {
       const { head, meta } = job.tag;
-      const at = (b * batch.seqLength + job.expanded.readPosition) * H;
-      const standardized = applyHead(head!, hidden.data.subarray(at, at + H));
+      const standardized = applyHead(head!, readout(hidden.data, batch.seqLength, H, b, job.expanded.readSpan));
       const values = meta.outputs!.map((out, k) => ({
         tag: job.tag.name,
         output: out.name,

@@ -136,7 +136,16 @@ test('corrupt and partial bundles give clear one-line errors', async () => {
   await rejects(await edit('wrong-p', (m) => (m.p = 5)), /tag\.<\w+> has shape \[4, 64\], the bundle says \[5, 64\]/);
   await rejects(await edit('extra-tag', (m) => (m.tags['<LogP>'] = { kind: 'domain', description: '' })), /tag <LogP> has no tensor tag\.<LogP>/);
   await rejects(await edit('bad-kind', (m) => (m.tags['<QED>'].kind = 'fn')), /tags\.<QED>\.kind must be "domain" or "function"/);
-  await rejects(await edit('future', (m) => (m.formatVersion = 2)), /format version 2 is not supported/);
+  await rejects(await edit('future', (m) => (m.formatVersion = 3)), /format version 3 is not supported/);
+  await rejects(await edit('last-vector-head', (m) => (m.formatVersion = 1)), /format version 1: the head of <\w+> reads only the last vector.*retrain/);
+  // a version-1 bundle of domain tags only (no head to misread) still loads
+  const domainOnly = join(scratch, 'v1-domain');
+  const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
+  await saveTagBundle(domainOnly, makeTagBundle(modelFingerprint(model), [{ name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(embedding, 4) }]));
+  const v1 = JSON.parse(readFileSync(join(domainOnly, META_FILE), 'utf8'));
+  v1.formatVersion = 1;
+  writeFileSync(join(domainOnly, META_FILE), JSON.stringify(v1));
+  assert.deepEqual((await loadTagBundle(domainOnly, modelFingerprint(model))).bundle.values.get(parseTagName('<SMILES>'))!.data, initTagValue(embedding, 4).data);
   await rejects(await edit('zero-std', (m) => (m.tags['<QED>'].outputs[0].targetStd = 0)), /positive finite std/);
 
   const notJson = await fresh('not-json');

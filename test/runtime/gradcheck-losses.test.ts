@@ -11,6 +11,7 @@ import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
 import { embedTokens } from '../../src/runtime/llama/embedTokens';
 import type { LoadedModel } from '../../src/runtime/model/description';
 import type { LinearHead } from '../../src/runtime/tags/head';
+import type { ReadSpan } from '../../src/runtime/tags/readout';
 import { trainSession, type TrainBatch, type TrainSession } from '../../src/runtime/session/trainSession';
 
 const HIDDEN = 64;
@@ -41,7 +42,8 @@ const rows = [
 ];
 const tagAt = 2;
 const lengths = rows.map((r) => r.length + 3);
-const readPositions = Int32Array.from(lengths, (l) => l - 1);
+// the head reads the mean over each row's last two positions, as it reads a tag's p vectors
+const readSpans: ReadSpan[] = lengths.map((l) => ({ start: l - 2, length: 2 }));
 const head: LinearHead = {
   outputs: 3,
   hiddenSize: HIDDEN,
@@ -63,11 +65,12 @@ function crossEntropy(logits: ArrayLike<number>, k: number, y: Int32Array): numb
   return total / y.length;
 }
 
-/** Logits h W^T + b in float64, h read at each row's read position. */
+/** Logits h W^T + b in float64, h the mean of each row's read span. */
 function headLogits(hidden: Float32Array, seq: number, weight: ArrayLike<number>, bias: ArrayLike<number>, k: number): Float64Array {
-  const out = new Float64Array(readPositions.length * k);
-  readPositions.forEach((pos, b) => {
-    const h = hidden.subarray((b * seq + pos) * HIDDEN, (b * seq + pos + 1) * HIDDEN);
+  const out = new Float64Array(readSpans.length * k);
+  readSpans.forEach(({ start, length }, b) => {
+    const h = new Float64Array(HIDDEN);
+    for (let s = start; s < start + length; s++) for (let i = 0; i < HIDDEN; i++) h[i] += hidden[(b * seq + s) * HIDDEN + i] / length;
     for (let j = 0; j < k; j++) {
       let s = bias[j];
       for (let i = 0; i < HIDDEN; i++) s += weight[j * HIDDEN + i] * h[i];
@@ -108,13 +111,13 @@ test('classification head: cross-entropy and prediction match float64 math on th
   const m = await model();
   const session: TrainSession = await trainSession(m, { provider: 'cpu' });
   const batch = makeBatch(m, rows, tag, tagAt);
-  const r = await session.classificationStep(batch, readPositions, labels, head);
+  const r = await session.classificationStep(batch, readSpans, labels, head);
   const logits = headLogits(await session.hidden(batch), batch.seqLength, head.weight, head.bias, 3);
   const expected = crossEntropy(logits, 3, labels);
   assert.ok(Math.abs(r.loss - expected) < 1e-5 * expected, `loss ${r.loss} vs ${expected}`);
   logits.forEach((v, i) => assert.ok(Math.abs(r.prediction[i] - v) < 1e-5, `logit ${i}: ${r.prediction[i]} vs ${v}`));
 
-  const lossWith = async (b: TrainBatch, h: LinearHead) => (await session.classificationStep(b, readPositions, labels, h)).loss;
+  const lossWith = async (b: TrainBatch, h: LinearHead) => (await session.classificationStep(b, readSpans, labels, h)).loss;
   await checkAgainstDifferences('classification d/d tag', tagGradient(batch, r.dInputsEmbeds), (k, d) => lossWith(withTag(m, k, d), head));
   await checkAgainstDifferences('classification d/d head weight', r.dHeadWeight, (k, d) => {
     const weight = head.weight.slice();
@@ -136,7 +139,7 @@ test('label words: cross-entropy over the LM head restricted to label tokens mat
   const m = await model();
   const session = await trainSession(m, { provider: 'cpu' });
   const batch = makeBatch(m, rows, tag, tagAt);
-  const r = await session.labelWordsStep(batch, readPositions, labels, labelTokenIds);
+  const r = await session.labelWordsStep(batch, readSpans, labels, labelTokenIds);
   // stories260K ties its LM head to the embedding matrix.
   const table = m.weights.get(m.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!.data;
   const rowsOfHead = new Float32Array(3 * HIDDEN);
@@ -145,7 +148,7 @@ test('label words: cross-entropy over the LM head restricted to label tokens mat
   const expected = crossEntropy(logits, 3, labels);
   assert.ok(Math.abs(r.loss - expected) < 1e-5 * expected, `loss ${r.loss} vs ${expected}`);
   logits.forEach((v, i) => assert.ok(Math.abs(r.prediction[i] - v) < 1e-4, `logit ${i}: ${r.prediction[i]} vs ${v}`));
-  await checkAgainstDifferences('label words d/d tag', tagGradient(batch, r.dInputsEmbeds), async (k, d) => (await session.labelWordsStep(withTag(m, k, d), readPositions, labels, labelTokenIds)).loss);
+  await checkAgainstDifferences('label words d/d tag', tagGradient(batch, r.dInputsEmbeds), async (k, d) => (await session.labelWordsStep(withTag(m, k, d), readSpans, labels, labelTokenIds)).loss);
 });
 
 test('a right-padded batch gives each row the gradient it gets alone, scaled by the batch mean', async () => {
@@ -153,11 +156,11 @@ test('a right-padded batch gives each row the gradient it gets alone, scaled by 
   const session = await trainSession(m, { provider: 'cpu' });
   const batch = makeBatch(m, rows, tag, tagAt);
   const targets = Float32Array.of(0.5, -1, 2, 1.5, 0, -0.5);
-  const together = await session.regressionStep(batch, readPositions, targets, head);
+  const together = await session.regressionStep(batch, readSpans, targets, head);
   let lossSum = 0;
   for (let b = 0; b < rows.length; b++) {
     const alone = makeBatch(m, [rows[b]], tag, tagAt);
-    const r = await session.regressionStep(alone, readPositions.subarray(b, b + 1), targets.subarray(b * 3, b * 3 + 3), head);
+    const r = await session.regressionStep(alone, readSpans.slice(b, b + 1), targets.subarray(b * 3, b * 3 + 3), head);
     lossSum += r.loss;
     const mine = together.dInputsEmbeds.subarray(b * batch.seqLength * HIDDEN, (b * batch.seqLength + lengths[b]) * HIDDEN);
     let worst = 0;
@@ -180,5 +183,5 @@ test('next-token targets outside the vocabulary, or none at all, are refused wit
   const batch = makeBatch(m, [rows[0]], tag, tagAt);
   await assert.rejects(session.nextTokenStep(batch, new Int32Array(batch.seqLength).fill(-1)), /no position in the batch has a next-token target/);
   await assert.rejects(session.nextTokenStep(batch, new Int32Array(batch.seqLength).fill(512)), /outside the vocabulary/);
-  await assert.rejects(session.regressionStep(batch, Int32Array.of(batch.seqLength), Float32Array.of(0, 0, 0), head), /read position/);
+  await assert.rejects(session.regressionStep(batch, [{ start: batch.seqLength - 1, length: 2 }], Float32Array.of(0, 0, 0), head), /read span/);
 });

@@ -72,7 +72,8 @@ function assertClose(name: string, actual: ArrayLike<number>, reference: ArrayLi
 
 const head: LinearHead = { outputs: 1, hiddenSize: ref.hidden, weight: Float32Array.from(ref.head_weight), bias: Float32Array.of(ref.head_bias) };
 const regressionTargets = Float32Array.of(ref.regression.target);
-const readAtEnd = Int32Array.of(seq - 1);
+// the PyTorch reference reads the last position only
+const readAtEnd = [{ start: seq - 1, length: 1 }];
 
 /** Next-token targets as the reference defines them: positions start-1 .. predict mid + post. */
 function nextTokenTargets(): Int32Array {

@@ -90,7 +90,7 @@ test('expansion: token ids around tags are the tokenizer ids of each text run; s
     { tag: '<SMILES>', start: 1 + before.length, length: p },
     { tag: '<QED>', start: 1 + before.length + p + after.length, length: p },
   ]);
-  assert.equal(x.readPosition, expected.length - 1);
+  assert.deepEqual(x.readSpan, { start: expected.length - p, length: p });
   const H = x.hiddenSize;
   // Each position holds its token's embedding row, or the tag's vectors in order.
   expected.forEach((id, pos) => {

@@ -5,6 +5,7 @@
 import type { TrainBackend } from '../../src/runtime/train/backend';
 import type { ExpandedBatch } from '../../src/runtime/tags/expand';
 import type { LinearHead } from '../../src/runtime/tags/head';
+import { readout } from '../../src/runtime/tags/readout';
 
 export function runningMeanBackend(embedding: Float32Array, vocab: number): TrainBackend {
   const hiddenOf = (b: ExpandedBatch): Float32Array => {
@@ -58,7 +59,7 @@ export function runningMeanBackend(embedding: Float32Array, vocab: number): Trai
     async hidden(b) {
       return hiddenOf(b);
     },
-    async regressionStep(b, readPositions, targets, head: LinearHead) {
+    async regressionStep(b, readSpans, targets, head: LinearHead) {
       const { batchSize, seqLength: S, hiddenSize: H } = b;
       const hidden = hiddenOf(b);
       const dHidden = new Float32Array(hidden.length);
@@ -66,17 +67,16 @@ export function runningMeanBackend(embedding: Float32Array, vocab: number): Trai
       const dB = new Float32Array(1);
       let loss = 0;
       for (let r = 0; r < batchSize; r++) {
-        const o = (r * S + readPositions[r]) * H;
+        const { start, length } = readSpans[r];
+        const read = readout(hidden, S, H, r, readSpans[r]);
         let pred = head.bias[0];
-        for (let j = 0; j < H; j++) pred += head.weight[j] * hidden[o + j];
+        for (let j = 0; j < H; j++) pred += head.weight[j] * read[j];
         const e = pred - targets[r];
         loss += (e * e) / batchSize;
         const g = (2 * e) / batchSize;
         dB[0] += g;
-        for (let j = 0; j < H; j++) {
-          dW[j] += g * hidden[o + j];
-          dHidden[o + j] += g * head.weight[j];
-        }
+        for (let j = 0; j < H; j++) dW[j] += g * read[j];
+        for (let s = start; s < start + length; s++) for (let j = 0; j < H; j++) dHidden[(r * S + s) * H + j] += (g * head.weight[j]) / length;
       }
       return { loss, dInputsEmbeds: backThroughMean(b, dHidden), dHeadWeight: dW, dHeadBias: dB };
     },

@@ -16,6 +16,7 @@ import type { LoadedModel } from '../model/description';
 import { ShapeMismatchError, UsageError } from '../errors';
 import { serializeModel } from '../graph/serialize';
 import type { LinearHead } from '../tags/head';
+import { readWeights, type ReadSpan } from '../tags/readout';
 import type { TrainBackend } from '../train/backend';
 import { addGradients, buildLossGraph, type LossKind } from '../train/lossGraphs';
 import { decoderSession } from './decoderSession';
@@ -89,22 +90,22 @@ export class TrainSession implements TrainBackend {
     return { loss: scalar(out.loss), count: (feeds.target_weights.data as Float32Array).reduce((a, b) => a + b, 0) };
   }
 
-  /** MSE between the head read at `readPositions[b]` and standardized `targets` [batch, outputs]. */
-  async regressionStep(batch: TrainBatch, readPositions: Int32Array, targets: Float32Array, head: LinearHead): Promise<HeadStep> {
+  /** MSE between the head read over `readSpans[b]` and standardized `targets` [batch, outputs]. */
+  async regressionStep(batch: TrainBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead): Promise<HeadStep> {
     if (targets.length !== batch.batchSize * head.outputs) throw new ShapeMismatchError(`targets has ${targets.length} values, [${batch.batchSize}, ${head.outputs}] needs ${batch.batchSize * head.outputs}`);
     const out = await this.run('regression', true, {
       ...this.batchFeeds(batch),
-      ...this.headFeeds(batch, readPositions, head),
+      ...this.headFeeds(batch, readSpans, head),
       targets: new ort.Tensor('float32', targets, [batch.batchSize, head.outputs]),
     });
     return headStep(out);
   }
 
   /** Cross-entropy of the head's class logits against `labels` [batch] (class indices). */
-  async classificationStep(batch: TrainBatch, readPositions: Int32Array, labels: Int32Array, head: LinearHead): Promise<HeadStep> {
+  async classificationStep(batch: TrainBatch, readSpans: readonly ReadSpan[], labels: Int32Array, head: LinearHead): Promise<HeadStep> {
     const out = await this.run('classification', true, {
       ...this.batchFeeds(batch),
-      ...this.headFeeds(batch, readPositions, head),
+      ...this.headFeeds(batch, readSpans, head),
       labels: labelTensor(labels, batch.batchSize, head.outputs),
     });
     return headStep(out);
@@ -114,12 +115,12 @@ export class TrainSession implements TrainBackend {
    * Cross-entropy over the LM head's logits of `labelTokenIds` only (one token per class),
    * against `labels` [batch] (indices into `labelTokenIds`).
    */
-  async labelWordsStep(batch: TrainBatch, readPositions: Int32Array, labels: Int32Array, labelTokenIds: Int32Array): Promise<LabelWordsStep> {
+  async labelWordsStep(batch: TrainBatch, readSpans: readonly ReadSpan[], labels: Int32Array, labelTokenIds: Int32Array): Promise<LabelWordsStep> {
     const vocab = this.model.config.vocabSize;
     for (const id of labelTokenIds) if (!(id >= 0 && id < vocab)) throw new UsageError(`label token id ${id} is outside the vocabulary (0..${vocab - 1})`, this.model.source.path);
     const out = await this.run('label_words', true, {
       ...this.batchFeeds(batch),
-      read_index: this.readIndex(batch, readPositions),
+      read_weights: this.readWeights(batch, readSpans),
       labels: labelTensor(labels, batch.batchSize, labelTokenIds.length),
       label_token_ids: int64Tensor(labelTokenIds, [labelTokenIds.length]),
     });
@@ -180,22 +181,20 @@ export class TrainSession implements TrainBackend {
     return { target_ids: new ort.Tensor('int64', ids, [batch.batchSize, batch.seqLength]), target_weights: new ort.Tensor('float32', weights, [batch.batchSize, batch.seqLength]) };
   }
 
-  private headFeeds(batch: TrainBatch, readPositions: Int32Array, head: LinearHead): Record<string, ort.Tensor> {
+  private headFeeds(batch: TrainBatch, readSpans: readonly ReadSpan[], head: LinearHead): Record<string, ort.Tensor> {
     const h = this.model.config.hiddenSize;
     if (head.hiddenSize !== h || head.weight.length !== head.outputs * h || head.bias.length !== head.outputs) {
       throw new ShapeMismatchError(`head has ${head.weight.length} weights and ${head.bias.length} biases for [${head.outputs}, ${head.hiddenSize}]; the model's hidden size is ${h}`);
     }
     return {
-      read_index: this.readIndex(batch, readPositions),
+      read_weights: this.readWeights(batch, readSpans),
       head_weight: new ort.Tensor('float32', head.weight, [head.outputs, h]),
       head_bias: new ort.Tensor('float32', head.bias, [head.outputs]),
     };
   }
 
-  private readIndex(batch: TrainBatch, readPositions: Int32Array): ort.Tensor {
-    if (readPositions.length !== batch.batchSize) throw new ShapeMismatchError(`${readPositions.length} read positions for a batch of ${batch.batchSize}`);
-    for (const p of readPositions) if (!(p >= 0 && p < batch.seqLength)) throw new UsageError(`read position ${p} is outside the sequence (0..${batch.seqLength - 1})`);
-    return int64Tensor(readPositions, [batch.batchSize]);
+  private readWeights(batch: TrainBatch, readSpans: readonly ReadSpan[]): ort.Tensor {
+    return new ort.Tensor('float32', readWeights(readSpans, batch.batchSize, batch.seqLength), [batch.batchSize, batch.seqLength]);
   }
 }
 

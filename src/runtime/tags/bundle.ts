@@ -8,7 +8,13 @@ import { isTagName, type TagKind, type TagName, type TagValue } from './name';
 import { lastTag, parseTemplate } from './template';
 
 export const TAG_BUNDLE_FORMAT = 'tagllm.tagbundle';
-export const TAG_BUNDLE_FORMAT_VERSION = 1;
+/**
+ * 2: heads read the mean of the function tag's p hidden states (src/runtime/tags/readout.ts).
+ * Version 1 heads read only the last one, so a version-1 head would be applied to the wrong
+ * readout; version-1 bundles without heads (domain tags) are still read.
+ */
+export const TAG_BUNDLE_FORMAT_VERSION = 2;
+const LAST_VECTOR_READOUT_VERSION = 1;
 
 /** One output of a function tag's head, and how it maps back to the target's units. */
 export interface HeadOutputMeta {
@@ -151,7 +157,9 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
   };
   const root = asObject(json) ?? fail('not a JSON object');
   if (root.format !== TAG_BUNDLE_FORMAT) fail(`not a tag bundle (format is ${JSON.stringify(root.format)}, expected "${TAG_BUNDLE_FORMAT}")`);
-  if (root.formatVersion !== TAG_BUNDLE_FORMAT_VERSION) fail(`format version ${JSON.stringify(root.formatVersion)} is not supported (this build reads ${TAG_BUNDLE_FORMAT_VERSION})`);
+  if (root.formatVersion !== TAG_BUNDLE_FORMAT_VERSION && root.formatVersion !== LAST_VECTOR_READOUT_VERSION) {
+    fail(`format version ${JSON.stringify(root.formatVersion)} is not supported (this build reads ${LAST_VECTOR_READOUT_VERSION} and ${TAG_BUNDLE_FORMAT_VERSION})`);
+  }
   const count = (key: string, value: unknown): number => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : fail(`${key} must be a positive integer`));
   const text = (key: string, value: unknown): string => (typeof value === 'string' ? value : fail(`${key} must be a string`));
   const base = asObject(root.baseModel) ?? fail('baseModel is missing');
@@ -175,6 +183,10 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
       ...(t.training !== undefined && { training: (asObject(t.training) ?? fail(`tags.${name}.training must be an object`)) as TrainingSummary }),
       ...(t.metrics !== undefined && { metrics: numberRecord(t.metrics) ?? fail(`tags.${name}.metrics must map names to numbers`) }),
     };
+  }
+  const withHead = Object.keys(tags).find((name) => tags[name].outputs !== undefined);
+  if (root.formatVersion === LAST_VECTOR_READOUT_VERSION && withHead) {
+    fail(`format version 1: the head of ${withHead} reads only the last vector of its tag, and this build reads the mean of all of them; retrain ${withHead} (tagllm train --tags with this bundle keeps its domain tags)`);
   }
   return {
     format: TAG_BUNDLE_FORMAT,

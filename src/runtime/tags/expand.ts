@@ -6,6 +6,7 @@ import type { F32Tensor, LoadedModel } from '../model/description';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { EMBEDDING_WEIGHT } from './fingerprint';
 import type { TagName, TagValue } from './name';
+import type { ReadSpan } from './readout';
 import { fillTemplate, lastTag, type SlotValues, type Template } from './template';
 
 export interface ExpansionContext {
@@ -42,8 +43,8 @@ export interface ExpandedInput {
   /** [seq]: the token id at each position, -1 where a tag vector stands. */
   readonly tokenIds: Int32Array;
   readonly tagSpans: readonly TagSpan[];
-  /** The last vector of the read tag (the template's last tag unless told otherwise): where a head reads. */
-  readonly readPosition: number;
+  /** The read tag's vectors (the template's last tag unless told otherwise): where a head reads. */
+  readonly readSpan: ReadSpan;
 }
 
 export function expandInput(template: Template, values: SlotValues, context: ExpansionContext, readTag: TagName = lastTag(template)): ExpandedInput {
@@ -77,7 +78,7 @@ export function expandInput(template: Template, values: SlotValues, context: Exp
     inputsEmbeds.set(table.subarray(id * hidden, (id + 1) * hidden), position * hidden);
   });
   for (const { start, value } of vectors) inputsEmbeds.set(value.data, start * hidden);
-  return { seqLength, hiddenSize: hidden, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: spans, readPosition: readSpan.start + readSpan.length - 1 };
+  return { seqLength, hiddenSize: hidden, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: spans, readSpan: { start: readSpan.start, length: readSpan.length } };
 }
 
 /**

@@ -4,6 +4,7 @@
 // implement it with small models whose gradients are known in closed form.
 import type { ExpandedBatch } from '../tags/expand';
 import type { LinearHead } from '../tags/head';
+import type { ReadSpan } from '../tags/readout';
 
 export interface RegressionStepResult {
   /** Mean squared error over the batch, in standardized units. */
@@ -27,10 +28,10 @@ export interface TrainBackend {
   /** Hidden states after the final norm, [batch, seq, hidden]. */
   hidden(batch: ExpandedBatch): Promise<Float32Array>;
   /**
-   * MSE between the head's output read at `readPositions[b]` (a sequence index per row) and
+   * MSE between the head's output read over `readSpans[b]` (src/runtime/tags/readout.ts) and
    * `targets` [batch, outputs], standardized.
    */
-  regressionStep(batch: ExpandedBatch, readPositions: Int32Array, targets: Float32Array, head: LinearHead): Promise<RegressionStepResult>;
+  regressionStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead): Promise<RegressionStepResult>;
   /**
    * Next-token NLL: `targets` [batch, seq] holds the token id to predict at each position
    * (the id at position s+1), or -1 where no loss is taken.

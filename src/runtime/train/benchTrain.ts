@@ -33,18 +33,17 @@ export async function benchTrainStep(model: LoadedModel, batch: number, seq: num
   const ids = Array.from({ length: batch * (seq - p) }, (_, i) => (i * 7919 + 13) % model.config.vocabSize);
   const tokens = embedTokens(model, ids);
   const inputsEmbeds = new Float32Array(batch * seq * h);
-  const rows = Array.from({ length: batch }, () => ({ seqLength: seq, hiddenSize: h, inputsEmbeds, tokenIds: new Int32Array(seq), tagSpans: [{ tag, start: seq - p, length: p }], readPosition: seq - 1 }));
+  const rows = Array.from({ length: batch }, () => ({ seqLength: seq, hiddenSize: h, inputsEmbeds, tokenIds: new Int32Array(seq), tagSpans: [{ tag, start: seq - p, length: p }], readSpan: { start: seq - p, length: p } }));
   const expanded = { batchSize: batch, seqLength: seq, hiddenSize: h, inputsEmbeds, attentionMask: new BigInt64Array(batch * seq).fill(1n), tokenIds: new Int32Array(batch * seq), rows };
   const params = new Map([['tag', value.data], ['w', head.weight], ['b', head.bias]]);
   const optimizer = new AdamW();
-  const readPositions = new Int32Array(batch).fill(seq - 1);
   const targets = new Float32Array(batch);
   const step = async () => {
     for (let b = 0; b < batch; b++) {
       inputsEmbeds.set(tokens.subarray(b * (seq - p) * h, (b + 1) * (seq - p) * h), b * seq * h);
       inputsEmbeds.set(value.data, (b * seq + seq - p) * h);
     }
-    const r = await session.regressionStep(expanded, readPositions, targets, head);
+    const r = await session.regressionStep(expanded, rows.map((r) => r.readSpan), targets, head);
     const g = sumTagGradients(expanded, r.dInputsEmbeds, new Set([tag])).get(tag)!;
     optimizer.update(params, new Map([['tag', g], ['w', r.dHeadWeight], ['b', r.dHeadBias]]), 1e-3);
   };

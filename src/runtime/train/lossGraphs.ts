@@ -13,7 +13,9 @@
  *   target_ids      int64   [batch, seq]          the id to predict after each position (any valid id where unweighted)
  *   target_weights  float32 [batch, seq]          1 where a position's prediction counts, 0 elsewhere
  *   loss = sum(w * -log p(target)) / sum(w): the mean NLL over the counted positions.
- * Head kinds read the hidden state (after the final norm) at `read_index` [batch] int64:
+ * Head kinds read the hidden states (after the final norm) pooled by `read_weights` [batch, seq]
+ * float32: h[b] = sum over s of read_weights[b, s] * hidden[b, s, :] (src/runtime/tags/readout.ts
+ * makes the weights: the mean over the read tag's p vectors):
  * 'regression':      head_weight [outputs, hidden], head_bias [outputs], targets float32 [batch, outputs]
  *                    prediction = h W^T + b; loss = mean over batch and outputs of (prediction - target)^2
  * 'classification':  head_weight [outputs, hidden], head_bias [outputs], labels int64 [batch] (class index)
@@ -63,7 +65,7 @@ export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: Lo
     return { ...base, loss };
   }
 
-  const h = readHidden(g, decoder.hidden, config.hiddenSize);
+  const h = readHidden(g, decoder.hidden);
   if (kind === 'label_words') {
     const tokenIds = g.input('label_token_ids', 'int64', ['outputs']);
     const rows = g.gather(lmHead(g, config, weights), tokenIds, 0);
@@ -99,13 +101,10 @@ export function buildTrainingGraph(config: LlamaConfig, weights: WeightMap, kind
   return addGradients(buildLossGraph(config, weights, kind));
 }
 
-/** hidden[b, read_index[b], :] for each row b: [batch, hidden]. */
-function readHidden(g: Graph, hidden: Value, hiddenSize: number): Value {
-  const readIndex = g.input('read_index', 'int64', ['batch']);
-  const expandTo = g.concat([g.shapeOf(hidden, 0, 1), g.int64s([1, hiddenSize], 'read_shape')], 0);
-  const index = g.node('Expand', [g.reshape(readIndex, ['batch', 1, 1]), expandTo], {}, [{ dtype: 'int64', shape: ['batch', 1, hiddenSize] }])[0];
-  const picked = g.node('GatherElements', [hidden, index], { axis: 1 }, [{ dtype: 'float32', shape: ['batch', 1, hiddenSize] }])[0];
-  return g.squeeze(picked, [1]);
+/** sum over s of read_weights[b, s] * hidden[b, s, :] for each row b: [batch, hidden]. */
+function readHidden(g: Graph, hidden: Value): Value {
+  const readWeights = g.input('read_weights', 'float32', ['batch', 'seq']);
+  return g.squeeze(g.matMul(g.unsqueeze(readWeights, [1]), hidden), [1]);
 }
 
 /** Mean over the batch of -log softmax(logits)[label], labels from the `labels` input. */

@@ -5,7 +5,8 @@ import type { TrainBackend } from './backend';
 import { sumTagGradients } from './tagGradients';
 import type { TrainObjective } from './trainer';
 import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
-import type { LinearHead } from '../tags/head';
+import { applyHead, type LinearHead } from '../tags/head';
+import { readout } from '../tags/readout';
 import type { TagName, TagValue } from '../tags/name';
 import type { SlotValues, Template } from '../tags/template';
 
@@ -62,7 +63,7 @@ export function plainTextExamples(texts: readonly string[], context: ExpansionCo
       const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(texts[i])];
       const inputsEmbeds = new Float32Array(ids.length * h);
       ids.forEach((id, s) => inputsEmbeds.set(table.subarray(id * h, (id + 1) * h), s * h));
-      return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readPosition: ids.length - 1 };
+      return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readSpan: { start: ids.length - 1, length: 1 } };
     },
     new Map(),
   );
@@ -97,11 +98,7 @@ export async function readHidden(backend: TrainBackend, examples: ExpandedExampl
   for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
     const b = examples.batch(batch);
     const hidden = await backend.hidden(b);
-    const h = b.hiddenSize;
-    batch.forEach((ex, r) => {
-      const at = (r * b.seqLength + b.rows[r].readPosition) * h;
-      out[position.get(ex)!] = hidden.slice(at, at + h);
-    });
+    batch.forEach((ex, r) => (out[position.get(ex)!] = readout(hidden, b.seqLength, b.hiddenSize, r, b.rows[r].readSpan)));
   }
   return out;
 }
@@ -114,12 +111,7 @@ export async function predictStandardized(backend: TrainBackend, examples: Expan
   for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
     const b = examples.batch(batch);
     const hidden = await backend.hidden(b);
-    batch.forEach((ex, r) => {
-      const at = (r * b.seqLength + b.rows[r].readPosition) * h;
-      let y = head.bias[0];
-      for (let j = 0; j < h; j++) y += head.weight[j] * hidden[at + j];
-      out[position.get(ex)!] = y;
-    });
+    batch.forEach((ex, r) => (out[position.get(ex)!] = applyHead(head, readout(hidden, b.seqLength, h, r, b.rows[r].readSpan))[0]));
   }
   return out;
 }
@@ -130,9 +122,8 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
     async lossAndGradients(picks) {
       const indices = picks.map((k) => s.train[k]);
       const batch = s.examples.batch(indices);
-      const readPositions = Int32Array.from(batch.rows, (r) => r.readPosition);
       const targets = Float32Array.from(indices, (i) => s.targets[i]);
-      const res = await s.backend.regressionStep(batch, readPositions, targets, s.head);
+      const res = await s.backend.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, s.head);
       const gradients = new Map<string, Float32Array>();
       for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
       if (s.trainHead) {
