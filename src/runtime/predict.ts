@@ -1,7 +1,7 @@
 // The prediction API the CLI and the extension's runtime process call: a model, some tag
 // bundles, and inputs by slot ({smiles}, {seq}) in; one value per function tag out, in the
 // target's units. Inputs are expanded through each function tag's template, run through the
-// decoder in right-padded batches, and read by the tag's head at its last vector.
+// decoder in right-padded batches, and read by the tag's head over its p vectors (src/runtime/tags/readout.ts).
 import { UsageError } from './errors';
 import type { LoadedModel } from './model/description';
 import { decoderSession, type DecoderSession } from './session/decoderSession';

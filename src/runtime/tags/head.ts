@@ -1,4 +1,4 @@
-// Linear regression heads: H -> k, read at the last vector of a function tag. Heads are
+// Linear regression heads: H -> k, read over a function tag's vectors (src/runtime/tags/readout.ts). Heads are
 // trained on standardized targets, so a prediction is mapped back to the target's units
 // with the mean and std recorded beside the head.
 import { ShapeMismatchError } from '../errors';
