@@ -1,9 +1,11 @@
 // The training runs reported in docs/RESULTS.md: stage 1 on QM9 SMILES, stage 2 on ESOL
-// solubility, RDKit QED and a protein descriptor, stage 3 on Davis binding affinity, each
-// through `tagllm train` with its baselines on the same split. Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein davis)
-// Writes each report (the CLI's last stdout line) to bench/train-runs.json and the bundles
-// and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
+// solubility, RDKit QED and protein descriptors, stage 3 on Davis binding affinity (the
+// given folds), each through `tagllm train` with its baselines on the same split. Stage-2
+// sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
+// splits). Run `npm run build` first.
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 davis)
+// Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
+// NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,35 +36,48 @@ function davisCsv() {
   return out;
 }
 
-const common = ['--model', model, '--seed', '0'];
+const common = ['--model', model];
+const STAGE2_SEEDS = [0, 1, 2];
 const RUNS = {
   'smiles-domain': () => ['--stage', 'domain', '--tag', '<SMILES>', '--data', join(data, 'molnet', 'qm9_smiles.csv'), '--input-column', 'smiles',
     '--sample', '3000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
   esol: () => ['--stage', 'function', '--tag', '<Solubility>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'esol.csv'), '--input-column', 'smiles',
-    '--label', 'measured log solubility in mols per litre', '--epochs', '3', '--lr', '1e-2'],
+    '--label', 'measured log solubility in mols per litre', '--epochs', '3'],
   qed: () => ['--stage', 'function', '--tag', '<QED>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'bbbp.csv'), '--input-column', 'smiles',
-    '--label', 'qed', '--sample', '1000', '--epochs', '3', '--lr', '1e-2'],
+    '--label', 'qed', '--sample', '1000', '--epochs', '3'],
   protein: () => ['--stage', 'function', '--tag', '<Instability>', '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
-    '--input-column', 'sequence', '--label', 'instability', '--max-length', '128', '--sample', '800', '--epochs', '3', '--lr', '1e-2'],
+    '--input-column', 'sequence', '--label', 'instability', '--max-length', '128', '--sample', '800', '--epochs', '3'],
+  'protein-pi': () => ['--stage', 'function', '--tag', '<pI>', '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
+    '--input-column', 'sequence', '--label', 'pi', '--max-length', '128', '--sample', '800', '--epochs', '3'],
+  // the same runs with 30 vectors per tag instead of the paper's 10
+  'esol-p30': () => [...RUNS.esol(), '--p', '30'],
+  'qed-p30': () => [...RUNS.qed(), '--p', '30'],
+  'protein-p30': () => [...RUNS.protein(), '--p', '30'],
+  // all 30,056 pairs: folds train0-3 train, train4 validates, test tests (about 45 minutes on 2 cores)
   davis: () => ['--stage', 'cross', '--tag', '<BA>', '--domain', '<Protein>,<SMILES>', '--data', davisCsv(), '--inputs', 'sequence,smiles',
-    '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--sample', '3000', '--max-length', '128', '--epochs', '2', '--lr', '1e-2'],
+    '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--max-length', '128', '--epochs', '1', '--lr', '3e-3'],
 };
+const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'esol-p30', 'qed-p30', 'protein-p30']);
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(RUNS);
 const resultsPath = join('bench', 'train-runs.json');
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
-for (const name of names) {
+const jobs = names.flatMap((name) => {
   if (!RUNS[name]) throw new Error(`unknown run ${name}; known: ${Object.keys(RUNS).join(', ')}`);
-  const args = ['dist/cli.js', 'train', ...RUNS[name](), ...common, '--out', join(runs, name)];
-  process.stderr.write(`\n== ${name}: tagllm ${args.slice(1).join(' ')}\n`);
+  return SEEDED.has(name) ? STAGE2_SEEDS.map((seed) => ({ name, key: `${name}/seed${seed}`, seed })) : [{ name, key: name, seed: 0 }];
+});
+for (const { name, key, seed } of jobs) {
+  const out = join(runs, key.replace('/', '-'));
+  const args = ['dist/cli.js', 'train', ...RUNS[name](), ...common, '--seed', String(seed), '--out', out];
+  process.stderr.write(`\n== ${key}: tagllm ${args.slice(1).join(' ')}\n`);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
-  writeFileSync(join(runs, `${name}.log`), r.stderr);
+  writeFileSync(`${out}.log`, r.stderr);
   if (r.status !== 0) {
     process.stderr.write(r.stderr.split('\n').slice(-5).join('\n'));
     continue;
   }
   const report = JSON.parse(r.stdout.trim().split('\n').at(-1));
-  results[name] = { command: `tagllm ${args.slice(1).join(' ')}`, report };
+  results[key] = { command: `tagllm ${args.slice(1).join(' ')}`, report };
   writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
   process.stderr.write(`${JSON.stringify(report)}\n`);
 }
