@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 davis)
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 synergy davis)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -53,6 +53,9 @@ const RUNS = {
   'esol-p30': () => [...RUNS.esol(), '--p', '30'],
   'qed-p30': () => [...RUNS.qed(), '--p', '30'],
   'protein-p30': () => [...RUNS.protein(), '--p', '30'],
+  // two molecules, one frozen stage-1 <SMILES> tag (the default bundle's) before each; no cell line in the template
+  synergy: () => ['--stage', 'cross', '--tag', '<DC>', '--domain', '<SMILES>,<SMILES>', '--tags', join('bundles', 'default'), '--data', join(data, 'synergy', 'oneil_loewe.csv'),
+    '--inputs', 'smiles1,smiles2', '--label', 'loewe', '--sample', '2000', '--epochs', '2'],
   // all 30,056 pairs: folds train0-3 train, train4 validates, test tests (about 45 minutes on 2 cores)
   davis: () => ['--stage', 'cross', '--tag', '<BA>', '--domain', '<Protein>,<SMILES>', '--data', davisCsv(), '--inputs', 'sequence,smiles',
     '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--max-length', '128', '--epochs', '1', '--lr', '3e-3'],
