@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 synergy davis)
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 synergy protein-domain davis davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -56,9 +56,13 @@ const RUNS = {
   // two molecules, one frozen stage-1 <SMILES> tag (the default bundle's) before each; no cell line in the template
   synergy: () => ['--stage', 'cross', '--tag', '<DC>', '--domain', '<SMILES>,<SMILES>', '--tags', join('bundles', 'default'), '--data', join(data, 'synergy', 'oneil_loewe.csv'),
     '--inputs', 'smiles1,smiles2', '--label', 'loewe', '--sample', '2000', '--epochs', '2'],
+  'protein-domain': () => ['--stage', 'domain', '--tag', '<Protein>', '--data', join(data, 'proteins', 'bacterial_proteome.faa'), '--input-column', 'sequence',
+    '--max-length', '128', '--sample', '2000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
   // all 30,056 pairs: folds train0-3 train, train4 validates, test tests (about 45 minutes on 2 cores)
   davis: () => ['--stage', 'cross', '--tag', '<BA>', '--domain', '<Protein>,<SMILES>', '--data', davisCsv(), '--inputs', 'sequence,smiles',
     '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--max-length', '128', '--epochs', '1', '--lr', '3e-3'],
+  // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
+  'davis-staged': () => [...RUNS.davis(), '--tags', `${join(runs, 'protein-domain')},${join('bundles', 'default')}`],
 };
 const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'esol-p30', 'qed-p30', 'protein-p30']);
 
