@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 synergy protein-domain davis davis-staged)
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -53,6 +53,9 @@ const RUNS = {
   'esol-p30': () => [...RUNS.esol(), '--p', '30'],
   'qed-p30': () => [...RUNS.qed(), '--p', '30'],
   'protein-p30': () => [...RUNS.protein(), '--p', '30'],
+  // the paper's released QED config: the stage-1 <SMILES> tag (the default bundle's), frozen
+  'esol-s1': () => [...RUNS.esol(), '--tags', join('bundles', 'default'), '--freeze', '<SMILES>'],
+  'qed-s1': () => [...RUNS.qed(), '--tags', join('bundles', 'default'), '--freeze', '<SMILES>'],
   // two molecules, one frozen stage-1 <SMILES> tag (the default bundle's) before each; no cell line in the template
   synergy: () => ['--stage', 'cross', '--tag', '<DC>', '--domain', '<SMILES>,<SMILES>', '--tags', join('bundles', 'default'), '--data', join(data, 'synergy', 'oneil_loewe.csv'),
     '--inputs', 'smiles1,smiles2', '--label', 'loewe', '--sample', '2000', '--epochs', '2'],
@@ -64,7 +67,7 @@ const RUNS = {
   // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
   'davis-staged': () => [...RUNS.davis(), '--tags', `${join(runs, 'protein-domain')},${join('bundles', 'default')}`],
 };
-const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'esol-p30', 'qed-p30', 'protein-p30']);
+const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(RUNS);
 const resultsPath = join('bench', 'train-runs.json');
