@@ -112,10 +112,15 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
   }
 });
 
+/** A client on stories260K with no bundles loaded and its log discarded. */
+function bareClient(): RuntimeClient {
+  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 10 };
+  return new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+}
+
 test('runtime process: Train Domain Tag learns <SMILES> from a .smi file and reports the untagged baseline', { timeout: 120_000 }, async () => {
   await bundleServer();
-  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 10 };
-  const client = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+  const client = bareClient();
   try {
     const smi = join(work, 'corpus.smi');
     writeFileSync(smi, `${readFileSync(writeTrainingCsv(), 'utf8').split('\n').slice(1).join('\n')}`);
@@ -131,8 +136,7 @@ test('runtime process: Train Domain Tag learns <SMILES> from a .smi file and rep
 
 test('runtime process: cancelling a training stops it', { timeout: 120_000 }, async () => {
   await bundleServer();
-  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 10 };
-  const client = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+  const client = bareClient();
   try {
     const csv = writeTrainingCsv();
     const source = new CancellationTokenSource();

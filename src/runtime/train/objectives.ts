@@ -91,7 +91,7 @@ export interface RegressionSetup {
   readonly evalBatch: number;
 }
 
-/** The hidden state at each example's read position, in the order of `indices`. */
+/** Each example's readout (src/runtime/tags/readout.ts), in the order of `indices`. */
 export async function readHidden(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number): Promise<Float32Array[]> {
   const out: Float32Array[] = new Array(indices.length);
   const position = new Map(indices.map((ex, k) => [ex, k]));
@@ -105,15 +105,8 @@ export async function readHidden(backend: TrainBackend, examples: ExpandedExampl
 
 /** The head's standardized predictions for `indices`, in that order. */
 export async function predictStandardized(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number): Promise<Float64Array> {
-  const out = new Float64Array(indices.length);
-  const position = new Map(indices.map((ex, k) => [ex, k]));
-  const h = head.hiddenSize;
-  for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
-    const b = examples.batch(batch);
-    const hidden = await backend.hidden(b);
-    batch.forEach((ex, r) => (out[position.get(ex)!] = applyHead(head, readout(hidden, b.seqLength, h, r, b.rows[r].readSpan))[0]));
-  }
-  return out;
+  const readouts = await readHidden(backend, examples, indices, batchSize);
+  return Float64Array.from(readouts, (h) => applyHead(head, h)[0]);
 }
 
 export function regressionObjective(s: RegressionSetup): TrainObjective {
