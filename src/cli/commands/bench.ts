@@ -35,7 +35,8 @@ export const benchCommand: CliCommand = {
     '  --seq T             tokens per row (forward) or prompt tokens (generate) (default 64)',
     '  --new-tokens N      generate: decode steps to time (default 32)',
     '  --logits MODE       forward: none, last or all positions (default all, like a PyTorch forward)',
-    '  --seconds S         forward: keep repeating for at least S seconds (default 3)',
+    '  --seconds S         forward, train: keep repeating for at least S seconds (default 3)',
+    '  --prefix N          train: also time the step with the first N positions cached (the stage-3 prefix cache)',
     '  --size N            matmul: N x N times N x N (default 2048)',
     '  --json              print one JSON object',
   ].join('\n'),
@@ -47,6 +48,7 @@ export const benchCommand: CliCommand = {
     'new-tokens': { type: 'string' },
     logits: { type: 'string' },
     seconds: { type: 'string' },
+    prefix: { type: 'string' },
     size: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -64,7 +66,8 @@ export const benchCommand: CliCommand = {
       result = { mode, model: model.source.path, ...result };
     } else if (mode === 'train') {
       const model = await benchModel(args);
-      result = { mode, model: model.source.path, ...(await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3))) };
+      const timing = await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3), 10, numberOption(args, 'prefix', 0));
+      result = { mode, model: model.source.path, ...timing };
     } else throw new CliUsageError('bench needs a mode: forward, generate, train or matmul');
     process.stdout.write(args.values.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
   },

@@ -10,6 +10,8 @@
  * Every gradient comes back as a Float32Array in the layout of what it differentiates:
  * `dInputsEmbeds` [batch, seq, hidden], `dHeadWeight` [outputs, hidden], `dHeadBias` [outputs].
  * The caller sums `dInputsEmbeds` over each tag's positions (src/runtime/train/tagGradients.ts).
+ * With a `past` (cached keys and values of a frozen prefix), the same steps run over the
+ * positions after it only, on a second compiled graph with KV inputs.
  */
 import * as ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model/description';
@@ -17,9 +19,10 @@ import { ShapeMismatchError, UsageError } from '../errors';
 import { serializeModel } from '../graph/serialize';
 import type { LinearHead } from '../tags/head';
 import { readWeights, type ReadSpan } from '../tags/readout';
-import type { TrainBackend } from '../train/backend';
+import type { PastBatch, SequenceKeyValues, TrainBackend } from '../train/backend';
 import { addGradients, buildLossGraph, type LossKind } from '../train/lossGraphs';
-import { decoderSession } from './decoderSession';
+import { pastKeyName, pastValueName } from '../llama/decoderGraph';
+import { decoderSession, type KvCache } from './decoderSession';
 import { createOrtSession, defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
 
 export interface TrainBatch {
@@ -67,11 +70,46 @@ export class TrainSession implements TrainBackend {
     return new TrainSession(model, preference, decoder.provider, decoder.fallbackReason);
   }
 
-  /** Hidden states after the final norm, [batch, seq, hidden]. */
-  async hidden(batch: TrainBatch): Promise<Float32Array> {
+  /** Hidden states after the final norm, [batch, seq, hidden] (the positions after `past`). */
+  async hidden(batch: TrainBatch, past?: PastBatch): Promise<Float32Array> {
     this.checkBatch(batch);
-    const decoder = await decoderSession(this.model, { logits: 'none', kvCache: false, provider: this.preference });
-    return (await decoder.forward(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask)).hidden.data;
+    const shape = [batch.batchSize, batch.seqLength] as const;
+    if (!past) {
+      const decoder = await decoderSession(this.model, { logits: 'none', kvCache: false, provider: this.preference });
+      return (await decoder.forward(batch.inputsEmbeds, shape, batch.attentionMask)).hidden.data;
+    }
+    const decoder = await decoderSession(this.model, { logits: 'none', kvCache: true, provider: this.preference });
+    const cache: KvCache = { length: past.length, keys: this.pastTensors(batch, past, 'keys'), values: this.pastTensors(batch, past, 'values') };
+    return (await decoder.step(batch.inputsEmbeds, shape, this.fullMask(batch, past), cache)).hidden.data;
+  }
+
+  /** Each row's keys and values over its tokens, per layer [kvHeads, length, headDim]; the batch must be right-padded. */
+  async keyValues(batch: TrainBatch): Promise<SequenceKeyValues[]> {
+    this.checkBatch(batch);
+    const lengths = Array.from({ length: batch.batchSize }, (_, b) => {
+      const row = batch.attentionMask.subarray(b * batch.seqLength, (b + 1) * batch.seqLength);
+      const length = row.indexOf(0n) === -1 ? batch.seqLength : row.indexOf(0n);
+      if (row.subarray(length).some((m) => m !== 0n)) throw new ShapeMismatchError(`row ${b} of the attention mask is not right-padded`);
+      return length;
+    });
+    const decoder = await decoderSession(this.model, { logits: 'none', kvCache: true, provider: this.preference });
+    const { present } = await decoder.step(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask);
+    const { numKvHeads, headDim } = this.model.config;
+    const rowOf = (t: ort.Tensor, b: number, length: number) => {
+      const data = t.data as Float32Array;
+      const out = new Float32Array(numKvHeads * length * headDim);
+      for (let k = 0; k < numKvHeads; k++) {
+        const from = ((b * numKvHeads + k) * batch.seqLength) * headDim;
+        out.set(data.subarray(from, from + length * headDim), k * length * headDim);
+      }
+      return out;
+    };
+    return lengths.map((length, b) => ({
+      length,
+      kvHeads: numKvHeads,
+      keys: present.keys.map((t) => rowOf(t, b, length)),
+      values: present.values.map((t) => rowOf(t, b, length)),
+    }));
   }
 
   /**
@@ -91,13 +129,13 @@ export class TrainSession implements TrainBackend {
   }
 
   /** MSE between the head read over `readSpans[b]` and standardized `targets` [batch, outputs]. */
-  async regressionStep(batch: TrainBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead): Promise<HeadStep> {
+  async regressionStep(batch: TrainBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead, past?: PastBatch): Promise<HeadStep> {
     if (targets.length !== batch.batchSize * head.outputs) throw new ShapeMismatchError(`targets has ${targets.length} values, [${batch.batchSize}, ${head.outputs}] needs ${batch.batchSize * head.outputs}`);
     const out = await this.run('regression', true, {
-      ...this.batchFeeds(batch),
+      ...this.batchFeeds(batch, past),
       ...this.headFeeds(batch, readSpans, head),
       targets: new ort.Tensor('float32', targets, [batch.batchSize, head.outputs]),
-    });
+    }, past !== undefined);
     return headStep(out);
   }
 
@@ -132,19 +170,19 @@ export class TrainSession implements TrainBackend {
     this.compiled.clear();
   }
 
-  private async run(kind: LossKind, gradients: boolean, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
-    const key = `${kind}/${gradients}`;
+  private async run(kind: LossKind, gradients: boolean, feeds: Record<string, ort.Tensor>, withPast = false): Promise<ort.InferenceSession.ReturnType> {
+    const key = `${kind}/${gradients}/${withPast}`;
     let session = this.compiled.get(key);
     if (!session) {
-      session = this.compile(kind, gradients);
+      session = this.compile(kind, gradients, withPast);
       this.compiled.set(key, session);
       session.catch(() => this.compiled.delete(key));
     }
     return (await session).run(feeds);
   }
 
-  private async compile(kind: LossKind, gradients: boolean): Promise<ort.InferenceSession> {
-    const lossGraph = buildLossGraph(this.model.config, this.model.weights, kind);
+  private async compile(kind: LossKind, gradients: boolean, withPast: boolean): Promise<ort.InferenceSession> {
+    const lossGraph = buildLossGraph(this.model.config, this.model.weights, kind, { past: withPast });
     if (gradients) addGradients(lossGraph);
     return (await createOrtSession(serializeModel(lossGraph.graph), this.preference)).session;
   }
@@ -156,12 +194,41 @@ export class TrainSession implements TrainBackend {
     if (batch.attentionMask.length !== b * s) throw new ShapeMismatchError(`attention_mask has ${batch.attentionMask.length} values, [${b}, ${s}] needs ${b * s}`);
   }
 
-  private batchFeeds(batch: TrainBatch): Record<string, ort.Tensor> {
+  private batchFeeds(batch: TrainBatch, past?: PastBatch): Record<string, ort.Tensor> {
     this.checkBatch(batch);
-    return {
+    const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: new ort.Tensor('float32', batch.inputsEmbeds, [batch.batchSize, batch.seqLength, batch.hiddenSize]),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, [batch.batchSize, batch.seqLength]),
+      attention_mask: new ort.Tensor('int64', past ? this.fullMask(batch, past) : batch.attentionMask, [batch.batchSize, (past?.length ?? 0) + batch.seqLength]),
     };
+    if (past) {
+      const keys = this.pastTensors(batch, past, 'keys');
+      const values = this.pastTensors(batch, past, 'values');
+      keys.forEach((t, i) => (feeds[pastKeyName(i)] = t));
+      values.forEach((t, i) => (feeds[pastValueName(i)] = t));
+    }
+    return feeds;
+  }
+
+  /** [batch, past + seq]: the past's mask, then the batch's. */
+  private fullMask(batch: TrainBatch, past: PastBatch): BigInt64Array {
+    if (past.mask.length !== batch.batchSize * past.length) throw new ShapeMismatchError(`past mask has ${past.mask.length} values, [${batch.batchSize}, ${past.length}] needs ${batch.batchSize * past.length}`);
+    const total = past.length + batch.seqLength;
+    const mask = new BigInt64Array(batch.batchSize * total);
+    for (let b = 0; b < batch.batchSize; b++) {
+      mask.set(past.mask.subarray(b * past.length, (b + 1) * past.length), b * total);
+      mask.set(batch.attentionMask.subarray(b * batch.seqLength, (b + 1) * batch.seqLength), b * total + past.length);
+    }
+    return mask;
+  }
+
+  private pastTensors(batch: TrainBatch, past: PastBatch, which: 'keys' | 'values'): ort.Tensor[] {
+    const { numLayers, numKvHeads, headDim } = this.model.config;
+    const dims = [batch.batchSize, numKvHeads, past.length, headDim];
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (past[which].length !== numLayers || past[which].some((t) => t.length !== size)) {
+      throw new ShapeMismatchError(`past ${which} need ${numLayers} layers of [${dims.join(', ')}]`, this.model.source.path);
+    }
+    return past[which].map((t) => new ort.Tensor('float32', t, dims));
   }
 
   private nextTokenFeeds(batch: TrainBatch, targets: Int32Array): Record<string, ort.Tensor> {

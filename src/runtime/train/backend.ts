@@ -2,6 +2,9 @@
 // states, and training steps that return the loss with its gradient with respect to the
 // input embeddings (and the head). trainSession.ts implements it on onnxruntime; tests
 // implement it with small models whose gradients are known in closed form.
+//
+// A batch may continue cached positions (`past`): the keys and values of a frozen prefix that
+// many rows share (src/runtime/train/prefixCache.ts), so steps run over the rest only.
 import type { ExpandedBatch } from '../tags/expand';
 import type { LinearHead } from '../tags/head';
 import type { ReadSpan } from '../tags/readout';
@@ -22,16 +25,35 @@ export interface NextTokenStepResult {
   readonly dInputsEmbeds: Float32Array;
 }
 
+/** Keys and values of one sequence, per layer [kvHeads, length, headDim]. */
+export interface SequenceKeyValues {
+  readonly length: number;
+  readonly kvHeads: number;
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+}
+
+/** Positions a batch continues: per layer [batch, kvHeads, length, headDim], rows left-padded. */
+export interface PastBatch {
+  readonly length: number;
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+  /** [batch, length]: 1 for a cached position, 0 for left padding. */
+  readonly mask: BigInt64Array;
+}
+
 export interface TrainBackend {
   /** Which execution provider ran (for reports). */
   readonly provider: string;
   /** Hidden states after the final norm, [batch, seq, hidden]. */
-  hidden(batch: ExpandedBatch): Promise<Float32Array>;
+  hidden(batch: ExpandedBatch, past?: PastBatch): Promise<Float32Array>;
+  /** Each row's keys and values, for reuse as `past` (backends without it train without a prefix cache). */
+  keyValues?(batch: ExpandedBatch): Promise<SequenceKeyValues[]>;
   /**
    * MSE between the head's output read over `readSpans[b]` (src/runtime/tags/readout.ts) and
    * `targets` [batch, outputs], standardized.
    */
-  regressionStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead): Promise<RegressionStepResult>;
+  regressionStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead, past?: PastBatch): Promise<RegressionStepResult>;
   /**
    * Next-token NLL: `targets` [batch, seq] holds the token id to predict at each position
    * (the id at position s+1), or -1 where no loss is taken.

@@ -1,6 +1,7 @@
 // The speed of one full training step — forward, backward to the input embeddings and the
 // head, summing the tag's gradient, the AdamW update — on a [batch, seq] input holding one
-// p-vector tag, for `tagllm bench train`.
+// p-vector tag, for `tagllm bench train`; with a prefix, also the same step when the first
+// positions come from the prefix cache, timed in the same process.
 import type { LoadedModel } from '../model/description';
 import { embedTokens } from '../llama/embedTokens';
 import { TrainSession } from '../session/trainSession';
@@ -8,7 +9,10 @@ import { EMBEDDING_WEIGHT } from '../tags/fingerprint';
 import { initLinearHead } from '../tags/head';
 import { initTagValue } from '../tags/init';
 import type { TagName } from '../tags/name';
+import { batchInputs, type ExpandedInput } from '../tags/expand';
 import { AdamW } from './adamw';
+import type { PastBatch } from './backend';
+import { leftPaddedPast } from './prefixCache';
 import { sumTagGradients } from './tagGradients';
 
 export interface TrainStepTiming {
@@ -20,10 +24,30 @@ export interface TrainStepTiming {
   readonly tokens_per_s: number;
   readonly examples_per_s: number;
   readonly steps_timed: number;
+  /** With a prefix: the same step when the first `prefix` positions are cached keys and values (src/runtime/train/prefixCache.ts). */
+  readonly prefix?: number;
+  readonly ms_per_step_prefix_cached?: number;
+  /** ms_per_step / ms_per_step_prefix_cached, timed in this process. */
+  readonly prefix_cache_speedup?: number;
 }
 
-export async function benchTrainStep(model: LoadedModel, batch: number, seq: number, minSeconds: number, p = 10): Promise<TrainStepTiming> {
+/** Median milliseconds of `step` over at least 3 runs and about `minSeconds`, after one untimed run (compiling and planning). */
+async function medianStepMs(step: () => Promise<void>, minSeconds: number): Promise<{ ms: number; count: number }> {
+  await step();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < minSeconds * 1000 && times.length < 100)) {
+    const t = performance.now();
+    await step();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], count: times.length };
+}
+
+export async function benchTrainStep(model: LoadedModel, batch: number, seq: number, minSeconds: number, p = 10, prefix = 0): Promise<TrainStepTiming> {
   if (seq <= p) throw new RangeError(`--seq ${seq} must exceed the tag's ${p} vectors`);
+  if (!(Number.isInteger(prefix) && prefix >= 0 && prefix < seq - p)) throw new RangeError(`--prefix ${prefix} must leave the tag's ${p} vectors and at least one more position of --seq ${seq}`);
   const session = await TrainSession.create(model);
   const h = model.config.hiddenSize;
   const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
@@ -32,35 +56,36 @@ export async function benchTrainStep(model: LoadedModel, batch: number, seq: num
   const head = initLinearHead(embedding, 1);
   const ids = Array.from({ length: batch * (seq - p) }, (_, i) => (i * 7919 + 13) % model.config.vocabSize);
   const tokens = embedTokens(model, ids);
-  const inputsEmbeds = new Float32Array(batch * seq * h);
-  const rows = Array.from({ length: batch }, () => ({ seqLength: seq, hiddenSize: h, inputsEmbeds, tokenIds: new Int32Array(seq), tagSpans: [{ tag, start: seq - p, length: p }], readSpan: { start: seq - p, length: p } }));
-  const expanded = { batchSize: batch, seqLength: seq, hiddenSize: h, inputsEmbeds, attentionMask: new BigInt64Array(batch * seq).fill(1n), tokenIds: new Int32Array(batch * seq), rows };
+  const rowsOf = (length: number): ExpandedInput[] =>
+    Array.from({ length: batch }, () => ({ seqLength: length, hiddenSize: h, inputsEmbeds: new Float32Array(length * h), tokenIds: new Int32Array(length), tagSpans: [{ tag, start: length - p, length: p }], readSpan: { start: length - p, length: p } }));
   const params = new Map([['tag', value.data], ['w', head.weight], ['b', head.bias]]);
   const optimizer = new AdamW();
   const targets = new Float32Array(batch);
-  const step = async () => {
-    for (let b = 0; b < batch; b++) {
-      inputsEmbeds.set(tokens.subarray(b * (seq - p) * h, (b + 1) * (seq - p) * h), b * seq * h);
-      inputsEmbeds.set(value.data, (b * seq + seq - p) * h);
-    }
-    const r = await session.regressionStep(expanded, rows.map((r) => r.readSpan), targets, head);
-    const g = sumTagGradients(expanded, r.dInputsEmbeds, new Set([tag])).get(tag)!;
-    optimizer.update(params, new Map([['tag', g], ['w', r.dHeadWeight], ['b', r.dHeadBias]]), 1e-3);
+  /** One step over the positions from `from` on, the ones before it given as `past`. */
+  const stepFrom = (from: number, past?: PastBatch) => {
+    const expanded = batchInputs(rowsOf(seq - from));
+    return async () => {
+      for (let b = 0; b < batch; b++) {
+        const row = b * (seq - from) * h;
+        expanded.inputsEmbeds.set(tokens.subarray((b * (seq - p) + from) * h, (b + 1) * (seq - p) * h), row);
+        expanded.inputsEmbeds.set(value.data, row + (seq - from - p) * h);
+      }
+      const r = await session.regressionStep(expanded, expanded.rows.map((r) => r.readSpan), targets, head, past);
+      const g = sumTagGradients(expanded, r.dInputsEmbeds, new Set([tag])).get(tag)!;
+      optimizer.update(params, new Map([['tag', g], ['w', r.dHeadWeight], ['b', r.dHeadBias]]), 1e-3);
+    };
   };
-  await step(); // compiles and plans
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < 3 || (performance.now() - start < minSeconds * 1000 && times.length < 100)) {
-    const t = performance.now();
-    await step();
-    times.push(performance.now() - t);
+  const full = await medianStepMs(stepFrom(0), minSeconds);
+  let cached: { ms: number } | undefined;
+  if (prefix > 0) {
+    const prefixes = batchInputs(rowsOf(prefix).map((r, b) => ({ ...r, inputsEmbeds: tokens.slice(b * (seq - p) * h, (b * (seq - p) + prefix) * h), tagSpans: [] })));
+    cached = await medianStepMs(stepFrom(prefix, leftPaddedPast(await session.keyValues(prefixes))), minSeconds);
   }
   await session.release();
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)];
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
-    provider: session.provider, batch, seq, p, ms_per_step: round(ms), tokens_per_s: round((batch * seq * 1000) / ms),
-    examples_per_s: round((batch * 1000) / ms), steps_timed: times.length,
+    provider: session.provider, batch, seq, p, ms_per_step: round(full.ms), tokens_per_s: round((batch * seq * 1000) / full.ms),
+    examples_per_s: round((batch * 1000) / full.ms), steps_timed: full.count,
+    ...(cached && { prefix, ms_per_step_prefix_cached: round(cached.ms), prefix_cache_speedup: round(full.ms / cached.ms) }),
   };
 }

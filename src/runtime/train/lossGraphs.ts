@@ -9,6 +9,10 @@
  * Inputs, every kind:
  *   inputs_embeds   float32 [batch, seq, hidden]
  *   attention_mask  int64   [batch, seq]          1 = token, 0 = padding
+ * With `past` (a frozen prefix's cached keys and values, src/runtime/train/prefixCache.ts):
+ *   past_key_values.{i}.key / .value  float32 [batch, kvHeads, past, headDim]; attention_mask
+ *   is then [batch, past+seq]. Nothing is differentiated through them: a prefix holds no
+ *   trainable tag.
  * 'next_token':
  *   target_ids      int64   [batch, seq]          the id to predict after each position (any valid id where unweighted)
  *   target_weights  float32 [batch, seq]          1 where a position's prediction counts, 0 elsewhere
@@ -48,8 +52,8 @@ export interface LossGraph {
 }
 
 /** The decoder and the loss, with `loss` (and `prediction`) as outputs; no gradients yet. */
-export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind): LossGraph {
-  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: false });
+export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind, options: { past: boolean } = { past: false }): LossGraph {
+  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: options.past });
   const g = decoder.graph;
   // The decoder marks its own outputs; a training graph returns only what the trainer reads.
   g.outputs.length = 0;
@@ -95,10 +99,6 @@ export function addGradients(lg: LossGraph): LossGraph {
     lg.graph.output(dBias, 'grad_head_bias');
   }
   return lg;
-}
-
-export function buildTrainingGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind): LossGraph {
-  return addGradients(buildLossGraph(config, weights, kind));
 }
 
 /** sum over s of read_weights[b, s] * hidden[b, s, :] for each row b: [batch, hidden]. */

@@ -1,7 +1,8 @@
 // The two training objectives over expanded, tagged examples: regression through a linear
 // head read at the function tag (stages 2–3), and next-token likelihood after a domain tag
 // (stage 1). Each turns the backend's d loss / d inputs_embeds into per-tag gradients.
-import type { TrainBackend } from './backend';
+import type { PastBatch, TrainBackend } from './backend';
+import type { PrefixCache } from './prefixCache';
 import { sumTagGradients } from './tagGradients';
 import type { TrainObjective } from './trainer';
 import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
@@ -89,23 +90,32 @@ export interface RegressionSetup {
   readonly trainableTags: ReadonlySet<TagName>;
   readonly trainHead: boolean;
   readonly evalBatch: number;
+  /** Cached keys and values of shared frozen prefixes, when the run has them. */
+  readonly prefixes?: PrefixCache;
+}
+
+/** Rows `indices` as one batch: after their cached prefixes when there is a cache. */
+function batchOf(examples: ExpandedExamples, indices: readonly number[], prefixes?: PrefixCache): Promise<{ batch: ExpandedBatch; past?: PastBatch }> {
+  return prefixes ? prefixes.batch(indices) : Promise.resolve({ batch: examples.batch(indices) });
 }
 
 /** Each example's readout (src/runtime/tags/readout.ts), in the order of `indices`. */
-export async function readHidden(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number): Promise<Float32Array[]> {
+export async function readHidden(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number, prefixes?: PrefixCache): Promise<Float32Array[]> {
   const out: Float32Array[] = new Array(indices.length);
   const position = new Map(indices.map((ex, k) => [ex, k]));
-  for (const batch of lengthSortedBatches(examples, indices, batchSize)) {
-    const b = examples.batch(batch);
-    const hidden = await backend.hidden(b);
-    batch.forEach((ex, r) => (out[position.get(ex)!] = readout(hidden, b.seqLength, b.hiddenSize, r, b.rows[r].readSpan)));
+  for (const rows of lengthSortedBatches(examples, indices, batchSize)) {
+    const { batch, past } = await batchOf(examples, rows, prefixes);
+    const hidden = await backend.hidden(batch, past);
+    rows.forEach((ex, r) => (out[position.get(ex)!] = readout(hidden, batch.seqLength, batch.hiddenSize, r, batch.rows[r].readSpan)));
   }
   return out;
 }
 
 /** The head's standardized predictions for `indices`, in that order. */
-export async function predictStandardized(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number): Promise<Float64Array> {
-  const readouts = await readHidden(backend, examples, indices, batchSize);
+export async function predictStandardized(
+  backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number, prefixes?: PrefixCache,
+): Promise<Float64Array> {
+  const readouts = await readHidden(backend, examples, indices, batchSize, prefixes);
   return Float64Array.from(readouts, (h) => applyHead(head, h)[0]);
 }
 
@@ -114,9 +124,9 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
     nTrain: s.train.length,
     async lossAndGradients(picks) {
       const indices = picks.map((k) => s.train[k]);
-      const batch = s.examples.batch(indices);
+      const { batch, past } = await batchOf(s.examples, indices, s.prefixes);
       const targets = Float32Array.from(indices, (i) => s.targets[i]);
-      const res = await s.backend.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, s.head);
+      const res = await s.backend.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, s.head, past);
       const gradients = new Map<string, Float32Array>();
       for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
       if (s.trainHead) {
@@ -127,7 +137,7 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
     },
     async validationLoss() {
       if (s.valid.length === 0) return undefined;
-      const pred = await predictStandardized(s.backend, s.examples, s.valid, s.head, s.evalBatch);
+      const pred = await predictStandardized(s.backend, s.examples, s.valid, s.head, s.evalBatch, s.prefixes);
       let e = 0;
       s.valid.forEach((i, k) => (e += (pred[k] - s.targets[i]) ** 2));
       return e / s.valid.length;

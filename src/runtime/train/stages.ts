@@ -28,6 +28,7 @@ import {
   headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized, readHidden,
   regressionObjective, tagParameter, templateExamples, type ExpandedExamples,
 } from './objectives';
+import { PrefixCache } from './prefixCache';
 import { SeededRng } from './rng';
 import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
@@ -246,6 +247,12 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   }
 
   const validWhileTraining = sampleRows(split.valid, seed);
+  const { numLayers, numKvHeads, headDim } = model.config;
+  const prefixes =
+    stage === 'domain' || options.evaluateOnly
+      ? undefined
+      : PrefixCache.plan({ backend, examples, indices: [...split.train, ...split.valid, ...split.test], trainable, floatsPerPosition: 2 * numLayers * numKvHeads * headDim, batchSize: evalBatch });
+  if (prefixes) say(`reusing the keys and values of ${prefixes.prefixCount} shared frozen prefixes`);
   if (stage !== 'domain' && !setup.head && !options.resume && !options.evaluateOnly) {
     // Warm start (linear probe, then tune): the head begins as the ridge fit of the targets on
     // the tagged hidden states, so training starts from a sensible readout instead of
@@ -256,8 +263,8 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     const rows = sampleRows(split.train, seed);
     const valid = split.valid.length > 0 ? validWhileTraining : rows;
     const fit = fitRidgeValidated(
-      designMatrix(await readHidden(backend, examples, rows, evalBatch)), rows.map((i) => targets![i]),
-      designMatrix(await readHidden(backend, examples, valid, evalBatch)), valid.map((i) => targets![i]),
+      designMatrix(await readHidden(backend, examples, rows, evalBatch, prefixes)), rows.map((i) => targets![i]),
+      designMatrix(await readHidden(backend, examples, valid, evalBatch, prefixes)), valid.map((i) => targets![i]),
     );
     const linear = ridgeAsLinear(fit);
     head!.weight.set(linear.weights);
@@ -271,7 +278,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
       ? nextTokenObjective({ backend, examples, train: split.train, valid: validWhileTraining, trainableTags: trainable, evalBatch })
       : regressionObjective({
           backend, examples, targets: targets!, train: split.train, valid: validWhileTraining, functionTag: options.functionTag!, head: head!,
-          trainableTags: trainable, trainHead: true, evalBatch,
+          trainableTags: trainable, trainHead: true, evalBatch, prefixes,
         });
 
   const writtenTags = tagNames.filter((t) => trainable.has(t) || !setup.loaded.has(t));
@@ -343,7 +350,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     test = { nll: await nextTokenNll(backend, examples, split.test, evalBatch) };
     if (options.baselines !== false) baselines.untagged = { nll: await nextTokenNll(backend, plain, split.test, evalBatch) };
   } else {
-    const pred = await predictStandardized(backend, examples, split.test, head!, evalBatch);
+    const pred = await predictStandardized(backend, examples, split.test, head!, evalBatch, prefixes);
     const predUnits = Array.from(pred, (v) => v * scale!.std + scale!.mean);
     test = record(regressionMetrics(split.test.map((i) => y[i]), predUnits, withCi));
     if (options.baselines !== false) {

@@ -1,0 +1,166 @@
+// Keys and values of a frozen prefix, computed once and reused by every row that shares it.
+// In stage 3 the template's first input and its domain tag are frozen and repeat across many
+// rows (Davis: 442 proteins in 30,056 pairs), so a step only needs the decoder over the rest
+// of each row. Causal attention makes this exact: positions before the cut never see what
+// follows, and no trainable tag stands among them, so nothing is differentiated through them.
+import type { PastBatch, SequenceKeyValues, TrainBackend } from './backend';
+import { batchInputs, type ExpandedBatch, type ExpandedInput } from '../tags/expand';
+import type { TagName } from '../tags/name';
+import type { ExpandedExamples } from './objectives';
+
+/**
+ * The cache holds at most this much; a run whose distinct prefixes need more trains without
+ * it (SmolLM2-135M on Davis would need about 6 GB).
+ */
+export const PREFIX_CACHE_MAX_BYTES = 2 ** 30;
+/** Worth caching when the prefixes hold at least this share of all positions... */
+const MIN_CACHED_SHARE = 0.25;
+/** ...and each distinct prefix serves at least this many rows on average. */
+const MIN_ROWS_PER_PREFIX = 2;
+
+/**
+ * Where `row`'s shareable prefix ends: at the start of the last frozen tag before the first
+ * trainable one (Davis: before `<SMILES>`, so the protein and its tag are the prefix), or 0
+ * when there is none.
+ */
+export function frozenPrefixEnd(row: ExpandedInput, trainable: ReadonlySet<TagName>): number {
+  const spans = [...row.tagSpans].sort((a, b) => a.start - b.start);
+  const firstTrainable = spans.findIndex((s) => trainable.has(s.tag));
+  if (firstTrainable <= 0) return 0;
+  return Math.min(spans[firstTrainable - 1].start, row.readSpan.start);
+}
+
+/** The positions from `end` on, as a row of their own (tag and read positions shifted). */
+export function suffixOf(row: ExpandedInput, end: number): ExpandedInput {
+  const h = row.hiddenSize;
+  return {
+    seqLength: row.seqLength - end,
+    hiddenSize: h,
+    inputsEmbeds: row.inputsEmbeds.subarray(end * h),
+    tokenIds: row.tokenIds.subarray(end),
+    tagSpans: row.tagSpans.filter((s) => s.start >= end).map((s) => ({ ...s, start: s.start - end })),
+    readSpan: { start: row.readSpan.start - end, length: row.readSpan.length },
+  };
+}
+
+function prefixOf(row: ExpandedInput, end: number): ExpandedInput {
+  const h = row.hiddenSize;
+  return {
+    seqLength: end,
+    hiddenSize: h,
+    inputsEmbeds: row.inputsEmbeds.subarray(0, end * h),
+    tokenIds: row.tokenIds.subarray(0, end),
+    tagSpans: row.tagSpans.filter((s) => s.start < end),
+    readSpan: { start: end - 1, length: 1 },
+  };
+}
+
+/** Token ids with each tag's name where its vectors stand: equal keys mean equal prefixes (frozen tags do not change). */
+function prefixKey(row: ExpandedInput, end: number): string {
+  const tags = row.tagSpans.filter((s) => s.start < end).map((s) => `${s.tag}@${s.start}`);
+  return `${row.tokenIds.subarray(0, end).join(',')}|${tags.join(',')}`;
+}
+
+export interface PrefixCachePlan {
+  readonly backend: TrainBackend;
+  readonly examples: ExpandedExamples;
+  /** Every row the run will batch (training, validation, test). */
+  readonly indices: readonly number[];
+  readonly trainable: ReadonlySet<TagName>;
+  /** Floats one cached position takes: layers × 2 × kvHeads × headDim. */
+  readonly floatsPerPosition: number;
+  readonly batchSize: number;
+}
+
+export class PrefixCache {
+  private readonly cached = new Map<string, Promise<SequenceKeyValues>>();
+
+  private constructor(
+    private readonly keyValues: (batch: ExpandedBatch) => Promise<SequenceKeyValues[]>,
+    private readonly examples: ExpandedExamples,
+    private readonly ends: ReadonlyMap<number, number>,
+    private readonly keys: ReadonlyMap<number, string>,
+    private readonly batchSize: number,
+    /** Distinct prefixes among the planned rows. */
+    readonly prefixCount: number,
+  ) {}
+
+  /** A cache when the rows share frozen prefixes enough to pay for it, else undefined. */
+  static plan(p: PrefixCachePlan): PrefixCache | undefined {
+    const { backend } = p;
+    if (!backend.keyValues || p.indices.length === 0) return undefined;
+    const ends = new Map<number, number>();
+    const keys = new Map<number, string>();
+    const distinct = new Map<string, number>();
+    let cachedPositions = 0;
+    let allPositions = 0;
+    for (const i of p.indices) {
+      const row = p.examples.row(i);
+      const end = frozenPrefixEnd(row, p.trainable);
+      if (end === 0) return undefined;
+      const key = prefixKey(row, end);
+      ends.set(i, end);
+      keys.set(i, key);
+      distinct.set(key, end);
+      cachedPositions += end;
+      allPositions += row.seqLength;
+    }
+    const bytes = [...distinct.values()].reduce((n, end) => n + end * p.floatsPerPosition * 4, 0);
+    const worthIt = cachedPositions >= MIN_CACHED_SHARE * allPositions && distinct.size * MIN_ROWS_PER_PREFIX <= p.indices.length;
+    if (!worthIt || bytes > PREFIX_CACHE_MAX_BYTES) return undefined;
+    return new PrefixCache((batch) => backend.keyValues!(batch), p.examples, ends, keys, p.batchSize, distinct.size);
+  }
+
+  /** The rows after their prefixes, and the prefixes' keys and values (left-padded) as their past. */
+  async batch(indices: readonly number[]): Promise<{ batch: ExpandedBatch; past: PastBatch }> {
+    await this.fill(indices);
+    const kvs = await Promise.all(indices.map((i) => this.cached.get(this.key(i))!));
+    const batch = batchInputs(indices.map((i) => suffixOf(this.examples.row(i), this.ends.get(i)!)));
+    return { batch, past: leftPaddedPast(kvs) };
+  }
+
+  private key(i: number): string {
+    const key = this.keys.get(i);
+    if (key === undefined) throw new RangeError(`row ${i} was not planned for the prefix cache`);
+    return key;
+  }
+
+  /** Computes the prefixes `indices` need that are not cached yet, batchSize at a time. */
+  private async fill(indices: readonly number[]): Promise<void> {
+    const missing = new Map<string, number>();
+    for (const i of indices) if (!this.cached.has(this.key(i)) && !missing.has(this.key(i))) missing.set(this.key(i), i);
+    const rows = [...missing.values()];
+    for (let k = 0; k < rows.length; k += this.batchSize) {
+      const chunk = rows.slice(k, k + this.batchSize);
+      const computed = this.keyValues(batchInputs(chunk.map((i) => prefixOf(this.examples.row(i), this.ends.get(i)!))));
+      chunk.forEach((i, r) => {
+        const kv = computed.then((all) => all[r]);
+        this.cached.set(this.key(i), kv);
+        kv.catch(() => this.cached.delete(this.key(i)));
+      });
+      await computed;
+    }
+  }
+}
+
+/** Per layer [batch, kvHeads, longest, headDim], each row's positions at the end (left padding). */
+export function leftPaddedPast(rows: readonly SequenceKeyValues[]): PastBatch {
+  const length = Math.max(...rows.map((r) => r.length));
+  const { kvHeads } = rows[0];
+  const headDim = rows[0].keys[0].length / (kvHeads * rows[0].length);
+  const mask = new BigInt64Array(rows.length * length);
+  rows.forEach((r, b) => mask.fill(1n, b * length + length - r.length, (b + 1) * length));
+  const pad = (which: 'keys' | 'values') =>
+    rows[0][which].map((_, layer) => {
+      const out = new Float32Array(rows.length * kvHeads * length * headDim);
+      rows.forEach((r, b) => {
+        const src = r[which][layer];
+        for (let k = 0; k < kvHeads; k++) {
+          const to = ((b * kvHeads + k) * length + length - r.length) * headDim;
+          out.set(src.subarray(k * r.length * headDim, (k + 1) * r.length * headDim), to);
+        }
+      });
+      return out;
+    });
+  return { length, keys: pad('keys'), values: pad('values'), mask };
+}
