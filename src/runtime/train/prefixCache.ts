@@ -10,7 +10,7 @@ import type { ExpandedExamples } from './objectives';
 
 /**
  * The cache holds at most this much; a run whose distinct prefixes need more trains without
- * it (SmolLM2-135M on Davis would need about 6 GB).
+ * it (SmolLM2-135M on Davis would need about 2.9 GB).
  */
 export const PREFIX_CACHE_MAX_BYTES = 2 ** 30;
 /** Worth caching when the prefixes hold at least this share of all positions... */
