@@ -49,7 +49,7 @@ test('stage 3 with cached protein prefixes trains and evaluates exactly as witho
     nextTokenLoss: (b, targets) => session.nextTokenLoss(b, targets),
   };
   const data = davisSubset(3);
-  const run = async (backend: TrainBackend, out: string) => {
+  const run = async (backend: TrainBackend, out: string, extra: Partial<StageOptions> = {}) => {
     const messages: string[] = [];
     const losses: number[] = [];
     const options: StageOptions = {
@@ -57,6 +57,7 @@ test('stage 3 with cached protein prefixes trains and evaluates exactly as witho
       label: 'pkd', sample: 60, split: '0.2', maxInputLength: 48, p: 3, batchSize: 8, microBatch: 8, steps: 5, evalEvery: 2, lr: 0.01, seed: 1,
       baselines: false, out, onMessage: (m) => messages.push(m),
       onProgress: (p) => losses.push(p.loss, ...(p.validationLoss !== undefined ? [p.validationLoss] : [])),
+      ...extra,
     };
     return { report: await runStage(options), messages, losses };
   };
@@ -77,6 +78,10 @@ test('stage 3 with cached protein prefixes trains and evaluates exactly as witho
     const b = full.report.test[key]!;
     assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${key}: ${a} with the cache, ${b} without`);
   }
+  // evaluating the saved bundle (tagllm eval) reads through the cache too, and scores the same
+  const evaluated = await run(session, join(dir, 'cached'), { evaluateOnly: true, startBundles: [join(dir, 'cached')] });
+  assert.ok(evaluated.messages.some((m) => m.startsWith('reusing')));
+  assert.ok(Math.abs(evaluated.report.test.mse! - cached.report.test.mse!) <= 1e-5 * Math.max(1, cached.report.test.mse!));
   const fingerprint = modelFingerprint(model);
   const a = (await loadTagBundle(join(dir, 'cached'), fingerprint)).bundle;
   const b = (await loadTagBundle(join(dir, 'full'), fingerprint)).bundle;

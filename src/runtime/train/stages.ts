@@ -249,7 +249,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   const validWhileTraining = sampleRows(split.valid, seed);
   const { numLayers, numKvHeads, headDim } = model.config;
   const prefixes =
-    stage === 'domain' || options.evaluateOnly
+    stage === 'domain'
       ? undefined
       : PrefixCache.plan({ backend, examples, indices: [...split.train, ...split.valid, ...split.test], trainable, floatsPerPosition: 2 * numLayers * numKvHeads * headDim, batchSize: evalBatch });
   if (prefixes) say(`reusing the keys and values of ${prefixes.prefixCount} shared frozen prefixes`);
