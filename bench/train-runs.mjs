@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epoch2 davis-staged)
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epoch2 davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,9 @@ const common = ['--model', model];
 const davisArgs = (lr, epochs = 1) => ['--stage', 'cross', '--tag', '<BA>', '--domain', '<Protein>,<SMILES>', '--data', davisCsv(), '--inputs', 'sequence,smiles',
   '--label', 'pkd', '--split', 'split', '--valid-fold', 'train4', '--max-length', '128', '--epochs', String(epochs), '--lr', lr];
 const STAGE2_SEEDS = [0, 1, 2];
+/** Stage 2 on a descriptor computed from 800 sampled DTC target sequences (first 128 residues). */
+const proteinArgs = (tag, label) => ['--stage', 'function', '--tag', tag, '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
+  '--input-column', 'sequence', '--label', label, '--max-length', '128', '--sample', '800', '--epochs', '3'];
 const RUNS = {
   'smiles-domain': () => ['--stage', 'domain', '--tag', '<SMILES>', '--data', join(data, 'molnet', 'qm9_smiles.csv'), '--input-column', 'smiles',
     '--sample', '3000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
@@ -48,10 +51,13 @@ const RUNS = {
     '--label', 'measured log solubility in mols per litre', '--epochs', '3'],
   qed: () => ['--stage', 'function', '--tag', '<QED>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'bbbp.csv'), '--input-column', 'smiles',
     '--label', 'qed', '--sample', '1000', '--epochs', '3'],
-  protein: () => ['--stage', 'function', '--tag', '<Instability>', '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
-    '--input-column', 'sequence', '--label', 'instability', '--max-length', '128', '--sample', '800', '--epochs', '3'],
-  'protein-pi': () => ['--stage', 'function', '--tag', '<pI>', '--domain', '<Protein>', '--data', join(data, 'proteins', 'dtc_targets.fasta'),
-    '--input-column', 'sequence', '--label', 'pi', '--max-length', '128', '--sample', '800', '--epochs', '3'],
+  protein: () => proteinArgs('<Instability>', 'instability'),
+  'protein-pi': () => proteinArgs('<pI>', 'pi'),
+  // the other computed protein descriptors, same sequences and splits
+  'protein-gravy': () => proteinArgs('<GRAVY>', 'gravy'),
+  'protein-aromaticity': () => proteinArgs('<Aromaticity>', 'aromaticity'),
+  'protein-charge': () => proteinArgs('<Charge>', 'charge'),
+  'protein-mw': () => proteinArgs('<MW>', 'mw'),
   // the same runs with 30 vectors per tag instead of the paper's 10
   'esol-p30': () => [...RUNS.esol(), '--p', '30'],
   'qed-p30': () => [...RUNS.qed(), '--p', '30'],
@@ -73,11 +79,12 @@ const RUNS = {
   // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
   'davis-staged': () => [...RUNS.davis(), '--tags', `${join(runs, 'protein-domain')},${join('bundles', 'default')}`],
 };
-const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
+const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'protein-gravy', 'protein-aromaticity', 'protein-charge', 'protein-mw', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(RUNS);
 const resultsPath = join('bench', 'train-runs.json');
-const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
+// read again before each write: another invocation may have added runs meanwhile
+const readResults = () => (existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {});
 const jobs = names.flatMap((name) => {
   if (!RUNS[name]) throw new Error(`unknown run ${name}; known: ${Object.keys(RUNS).join(', ')}`);
   return SEEDED.has(name) ? STAGE2_SEEDS.map((seed) => ({ name, key: `${name}/seed${seed}`, seed })) : [{ name, key: name, seed: 0 }];
@@ -93,7 +100,7 @@ for (const { name, key, seed } of jobs) {
     continue;
   }
   const report = JSON.parse(r.stdout.trim().split('\n').at(-1));
-  results[key] = { command: `tagllm ${args.slice(1).join(' ')}`, report };
+  const results = { ...readResults(), [key]: { command: `tagllm ${args.slice(1).join(' ')}`, report } };
   writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
   process.stderr.write(`${JSON.stringify(report)}\n`);
 }
