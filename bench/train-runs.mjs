@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epoch2 davis-staged)
+//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epochs4-6 davis-epoch2 davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -74,6 +74,8 @@ const RUNS = {
   davis: () => davisArgs('3e-3'),
   // three epochs in one run (with the prefix cache, about 15 minutes an epoch)
   'davis-3epochs': () => davisArgs('3e-3', 3),
+  // three more epochs from the davis-3epochs bundle, at a third of the rate
+  'davis-epochs4-6': () => [...davisArgs('1e-3', 3), '--tags', join(runs, 'davis-3epochs')],
   // a second epoch from the davis run's bundle
   'davis-epoch2': () => [...davisArgs('1e-3'), '--tags', join(runs, 'davis')],
   // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
