@@ -88,7 +88,8 @@ export class TrainSession implements TrainBackend {
     this.checkBatch(batch);
     const lengths = Array.from({ length: batch.batchSize }, (_, b) => {
       const row = batch.attentionMask.subarray(b * batch.seqLength, (b + 1) * batch.seqLength);
-      const length = row.indexOf(0n) === -1 ? batch.seqLength : row.indexOf(0n);
+      const firstPad = row.indexOf(0n);
+      const length = firstPad === -1 ? batch.seqLength : firstPad;
       if (row.subarray(length).some((m) => m !== 0n)) throw new ShapeMismatchError(`row ${b} of the attention mask is not right-padded`);
       return length;
     });
