@@ -66,7 +66,7 @@ export const benchCommand: CliCommand = {
       result = { mode, model: model.source.path, ...result };
     } else if (mode === 'train') {
       const model = await benchModel(args);
-      const timing = await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3), 10, numberOption(args, 'prefix', 0));
+      const timing = await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3), numberOption(args, 'prefix', 0));
       result = { mode, model: model.source.path, ...timing };
     } else throw new CliUsageError('bench needs a mode: forward, generate, train or matmul');
     process.stdout.write(args.values.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');

@@ -13,6 +13,7 @@ import { batchInputs, type ExpandedInput } from '../tags/expand';
 import { AdamW } from './adamw';
 import type { PastBatch } from './backend';
 import { leftPaddedPast } from './prefixCache';
+import { DEFAULT_P } from './stages';
 import { sumTagGradients } from './tagGradients';
 
 export interface TrainStepTiming {
@@ -45,7 +46,8 @@ async function medianStepMs(step: () => Promise<void>, minSeconds: number): Prom
   return { ms: times[Math.floor(times.length / 2)], count: times.length };
 }
 
-export async function benchTrainStep(model: LoadedModel, batch: number, seq: number, minSeconds: number, p = 10, prefix = 0): Promise<TrainStepTiming> {
+export async function benchTrainStep(model: LoadedModel, batch: number, seq: number, minSeconds: number, prefix = 0): Promise<TrainStepTiming> {
+  const p = DEFAULT_P;
   if (seq <= p) throw new RangeError(`--seq ${seq} must exceed the tag's ${p} vectors`);
   if (!(Number.isInteger(prefix) && prefix >= 0 && prefix < seq - p)) throw new RangeError(`--prefix ${prefix} must leave the tag's ${p} vectors and at least one more position of --seq ${seq}`);
   const session = await TrainSession.create(model);
