@@ -78,8 +78,8 @@ export class PrefixCache {
   private constructor(
     private readonly keyValues: (batch: ExpandedBatch) => Promise<SequenceKeyValues[]>,
     private readonly examples: ExpandedExamples,
-    private readonly ends: ReadonlyMap<number, number>,
-    private readonly keys: ReadonlyMap<number, string>,
+    /** Each planned row's prefix: where it ends and its key. */
+    private readonly prefixes: ReadonlyMap<number, { readonly end: number; readonly key: string }>,
     private readonly batchSize: number,
     /** Distinct prefixes among the planned rows. */
     readonly prefixCount: number,
@@ -89,8 +89,7 @@ export class PrefixCache {
   static plan(p: PrefixCachePlan): PrefixCache | undefined {
     const { backend } = p;
     if (!backend.keyValues || p.indices.length === 0) return undefined;
-    const ends = new Map<number, number>();
-    const keys = new Map<number, string>();
+    const prefixes = new Map<number, { end: number; key: string }>();
     const distinct = new Map<string, number>();
     let cachedPositions = 0;
     let allPositions = 0;
@@ -99,8 +98,7 @@ export class PrefixCache {
       const end = frozenPrefixEnd(row, p.trainable);
       if (end === 0) return undefined;
       const key = prefixKey(row, end);
-      ends.set(i, end);
-      keys.set(i, key);
+      prefixes.set(i, { end, key });
       distinct.set(key, end);
       cachedPositions += end;
       allPositions += row.seqLength;
@@ -108,35 +106,39 @@ export class PrefixCache {
     const bytes = [...distinct.values()].reduce((n, end) => n + end * p.floatsPerPosition * 4, 0);
     const worthIt = cachedPositions >= MIN_CACHED_SHARE * allPositions && distinct.size * MIN_ROWS_PER_PREFIX <= p.indices.length;
     if (!worthIt || bytes > PREFIX_CACHE_MAX_BYTES) return undefined;
-    return new PrefixCache((batch) => backend.keyValues!(batch), p.examples, ends, keys, p.batchSize, distinct.size);
+    return new PrefixCache((batch) => backend.keyValues!(batch), p.examples, prefixes, p.batchSize, distinct.size);
   }
 
   /** The rows after their prefixes, and the prefixes' keys and values (left-padded) as their past. */
   async batch(indices: readonly number[]): Promise<{ batch: ExpandedBatch; past: PastBatch }> {
     await this.fill(indices);
-    const kvs = await Promise.all(indices.map((i) => this.cached.get(this.key(i))!));
-    const batch = batchInputs(indices.map((i) => suffixOf(this.examples.row(i), this.ends.get(i)!)));
+    const kvs = await Promise.all(indices.map((i) => this.cached.get(this.prefix(i).key)!));
+    const batch = batchInputs(indices.map((i) => suffixOf(this.examples.row(i), this.prefix(i).end)));
     return { batch, past: leftPaddedPast(kvs) };
   }
 
-  private key(i: number): string {
-    const key = this.keys.get(i);
-    if (key === undefined) throw new RangeError(`row ${i} was not planned for the prefix cache`);
-    return key;
+  private prefix(i: number): { readonly end: number; readonly key: string } {
+    const prefix = this.prefixes.get(i);
+    if (!prefix) throw new RangeError(`row ${i} was not planned for the prefix cache`);
+    return prefix;
   }
 
   /** Computes the prefixes `indices` need that are not cached yet, batchSize at a time. */
   private async fill(indices: readonly number[]): Promise<void> {
     const missing = new Map<string, number>();
-    for (const i of indices) if (!this.cached.has(this.key(i)) && !missing.has(this.key(i))) missing.set(this.key(i), i);
+    for (const i of indices) {
+      const { key } = this.prefix(i);
+      if (!this.cached.has(key) && !missing.has(key)) missing.set(key, i);
+    }
     const rows = [...missing.values()];
     for (let k = 0; k < rows.length; k += this.batchSize) {
       const chunk = rows.slice(k, k + this.batchSize);
-      const computed = this.keyValues(batchInputs(chunk.map((i) => prefixOf(this.examples.row(i), this.ends.get(i)!))));
+      const computed = this.keyValues(batchInputs(chunk.map((i) => prefixOf(this.examples.row(i), this.prefix(i).end))));
       chunk.forEach((i, r) => {
+        const { key } = this.prefix(i);
         const kv = computed.then((all) => all[r]);
-        this.cached.set(this.key(i), kv);
-        kv.catch(() => this.cached.delete(this.key(i)));
+        this.cached.set(key, kv);
+        kv.catch(() => this.cached.delete(key));
       });
       await computed;
     }
