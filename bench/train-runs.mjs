@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epochs4-6 davis-epoch2 davis-staged)
+//   node bench/train-runs.mjs [NAME[/seedS]...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epochs4-6 davis-epoch2 davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -74,8 +74,8 @@ const RUNS = {
   davis: () => davisArgs('3e-3'),
   // three epochs in one run (with the prefix cache, about 15 minutes an epoch)
   'davis-3epochs': () => davisArgs('3e-3', 3),
-  // three more epochs from the davis-3epochs bundle, at a third of the rate
-  'davis-epochs4-6': () => [...davisArgs('1e-3', 3), '--tags', join(runs, 'davis-3epochs')],
+  // three more epochs from the davis-3epochs bundle of the same seed, at a third of the rate
+  'davis-epochs4-6': (seed) => [...davisArgs('1e-3', 3), '--tags', join(runs, outName('davis-3epochs', seed))],
   // a second epoch from the davis run's bundle
   'davis-epoch2': () => [...davisArgs('1e-3'), '--tags', join(runs, 'davis')],
   // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
@@ -83,17 +83,23 @@ const RUNS = {
 };
 const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'protein-gravy', 'protein-aromaticity', 'protein-charge', 'protein-mw', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
 
+/** A run's key in bench/train-runs.json: NAME for seed 0 of an unseeded run, else NAME/seedS. */
+const runKey = (name, seed) => (SEEDED.has(name) || seed !== 0 ? `${name}/seed${seed}` : name);
+const outName = (name, seed) => runKey(name, seed).replace('/', '-');
+
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(RUNS);
 const resultsPath = join('bench', 'train-runs.json');
 // read again before each write: another invocation may have added runs meanwhile
 const readResults = () => (existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {});
-const jobs = names.flatMap((name) => {
+const jobs = names.flatMap((arg) => {
+  const [name, seed] = arg.split('/seed');
   if (!RUNS[name]) throw new Error(`unknown run ${name}; known: ${Object.keys(RUNS).join(', ')}`);
-  return SEEDED.has(name) ? STAGE2_SEEDS.map((seed) => ({ name, key: `${name}/seed${seed}`, seed })) : [{ name, key: name, seed: 0 }];
+  const seeds = seed !== undefined ? [Number(seed)] : SEEDED.has(name) ? STAGE2_SEEDS : [0];
+  return seeds.map((s) => ({ name, key: runKey(name, s), seed: s }));
 });
 for (const { name, key, seed } of jobs) {
-  const out = join(runs, key.replace('/', '-'));
-  const args = ['dist/cli.js', 'train', ...RUNS[name](), ...common, '--seed', String(seed), '--out', out];
+  const out = join(runs, outName(name, seed));
+  const args = ['dist/cli.js', 'train', ...RUNS[name](seed), ...common, '--seed', String(seed), '--out', out];
   process.stderr.write(`\n== ${key}: tagllm ${args.slice(1).join(' ')}\n`);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(`${out}.log`, r.stderr);
