@@ -66,10 +66,12 @@ def bench_generate(model, vocab, batch, seq, new_tokens):
                 tokens_per_s=round(batch * 1000 / step, 2), ms_per_step=round(step, 2), prompt_ms=round(prompt_ms, 2))
 
 
-def bench_train(model, vocab, batch, seq, p=10, seconds=3.0):
+def bench_train(model, vocab, batch, seq, p=10, seconds=3.0, cut=False):
     """One tag-training step as `tagllm bench train` times it: seq - p tokens then a p-vector tag,
-    MSE through a linear head at the last position, backward to the tag and head only (weights
-    frozen), AdamW."""
+    MSE through a linear head on the mean of the tag's final hidden states, backward to the tag
+    and head only (weights frozen), AdamW. With `cut`, the tokens before the tag run under
+    no_grad and the tag continues their key/value cache, as the tagllm trainer does for large
+    models; without it, autograd differentiates every position."""
     for w in model.parameters():
         w.requires_grad_(False)
     emb = model.get_input_embeddings()
@@ -82,9 +84,14 @@ def bench_train(model, vocab, batch, seq, p=10, seconds=3.0):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        x = torch.cat([base, tag.unsqueeze(0).expand(batch, p, hidden)], dim=1)
-        h = model.model(inputs_embeds=x, use_cache=False).last_hidden_state[:, -1]
-        torch.nn.functional.mse_loss(head(h), target).backward()
+        x = tag.unsqueeze(0).expand(batch, p, hidden)
+        if cut:
+            with torch.no_grad():
+                past = model.model(inputs_embeds=base, use_cache=True).past_key_values
+            h = model.model(inputs_embeds=x, past_key_values=past, use_cache=True).last_hidden_state
+        else:
+            h = model.model(inputs_embeds=torch.cat([base, x], dim=1), use_cache=False).last_hidden_state
+        torch.nn.functional.mse_loss(head(h[:, -p:].mean(1)), target).backward()
         opt.step()
 
     step()
@@ -94,7 +101,7 @@ def bench_train(model, vocab, batch, seq, p=10, seconds=3.0):
         step()
         times.append((time.perf_counter() - t) * 1000)
     ms = statistics.median(times)
-    return dict(mode="train", batch=batch, seq=seq, p=p, tokens_per_s=round(batch * seq * 1000 / ms, 2),
+    return dict(mode="train-cut" if cut else "train", batch=batch, seq=seq, p=p, tokens_per_s=round(batch * seq * 1000 / ms, 2),
                 examples_per_s=round(batch * 1000 / ms, 2), ms_per_step=round(ms, 2))
 
 
@@ -102,7 +109,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--shapes", default="stories260K,smollm2-135m")
-    p.add_argument("--modes", default="forward,generate,train")
+    p.add_argument("--modes", default="forward,generate,train,train-cut")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -119,6 +126,8 @@ def main():
                 print(json.dumps({**common, **bench_generate(model, config.vocab_size, batch, 16, new)}), flush=True)
             if "train" in modes:
                 print(json.dumps({**common, **bench_train(model, config.vocab_size, batch, 64)}), flush=True)
+            if "train-cut" in modes:
+                print(json.dumps({**common, **bench_train(model, config.vocab_size, batch, 64, cut=True)}), flush=True)
 
 
 if __name__ == "__main__":

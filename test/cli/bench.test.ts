@@ -9,7 +9,7 @@ import { dataPath } from '../helpers/data';
 const cli = resolve(__dirname, '../../dist/cli.js');
 const tagllm = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
-test('bench train --json gives tokens_per_s, ms_per_step and provider, and with --prefix the cached step and the ratio', () => {
+test('bench train --json gives tokens_per_s, ms_per_step and provider, the step with backward through every position, and with --prefix the cached step', () => {
   const run = tagllm('bench', 'train', '--model', dataPath('models', 'stories260K.gguf'), '--batch', '2', '--seq', '40', '--prefix', '20', '--seconds', '0', '--json');
   assert.equal(run.status, 0, run.stderr);
   const r = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
@@ -17,12 +17,16 @@ test('bench train --json gives tokens_per_s, ms_per_step and provider, and with 
   assert.equal(r.batch, 2);
   assert.equal(r.seq, 40);
   assert.equal(r.prefix, 20);
-  for (const key of ['tokens_per_s', 'ms_per_step', 'ms_per_step_prefix_cached', 'prefix_cache_speedup']) assert.ok(r[key] > 0, `${key}: ${r[key]}`);
+  for (const key of ['tokens_per_s', 'ms_per_step', 'ms_per_step_every_position', 'backward_cut_speedup', 'ms_per_step_prefix_cached', 'prefix_cache_speedup']) assert.ok(r[key] > 0, `${key}: ${r[key]}`);
   assert.ok(Math.abs(r.prefix_cache_speedup - r.ms_per_step / r.ms_per_step_prefix_cached) < 0.02 * r.prefix_cache_speedup);
+  assert.ok(Math.abs(r.backward_cut_speedup - r.ms_per_step_every_position / r.ms_per_step_cut_before_tag) < 0.02 * r.backward_cut_speedup);
+  // 2 rows of 30 positions before the tag are too few to cut: the trainer differentiates every position
+  assert.equal(r.backward_cut, false);
+  assert.equal(r.ms_per_step, r.ms_per_step_every_position);
 });
 
 test('bench train refuses a prefix that leaves no room for the tag', () => {
   const run = tagllm('bench', 'train', '--model', dataPath('models', 'stories260K.gguf'), '--seq', '20', '--prefix', '15', '--json');
   assert.notEqual(run.status, 0);
-  assert.match(run.stderr, /--prefix 15 must leave the tag's 10 vectors/);
+  assert.match(run.stderr, /^tagllm: --prefix 15 must leave the tag's 10 vectors/);
 });

@@ -1,6 +1,8 @@
 // Stage 3 reuses the keys and values of each row's frozen prefix (the protein and its
-// <Protein> tag on Davis). Reusing them must not change what training computes: a run with
-// the cache ends with the same tags and test metrics as the same run on a backend without one.
+// <Protein> tag on Davis), and every training step runs the positions before the first
+// trainable tag forward only. Neither may change what training computes: a run with them ends
+// with the same tags and test metrics as the same run on a backend without keys and values,
+// and a cut step has the loss and gradients of the whole step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,11 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/runtime/model/load';
 import { TrainSession } from '../../src/runtime/session/trainSession';
 import type { TrainBackend } from '../../src/runtime/train/backend';
-import { frozenPrefixEnd, leftPaddedPast, suffixOf } from '../../src/runtime/train/prefixCache';
+import { firstTrainableStart, frozenPrefixEnd, leftPaddedPast, splitBeforeTrainable, suffixOf } from '../../src/runtime/train/prefixCache';
+import { sumTagGradients } from '../../src/runtime/train/tagGradients';
+import { batchInputs } from '../../src/runtime/tags/expand';
+import { EMBEDDING_WEIGHT } from '../../src/runtime/tags/fingerprint';
+import { initLinearHead } from '../../src/runtime/tags/head';
 import { runStage, type StageOptions } from '../../src/runtime/train/stages';
 import { loadTagBundle } from '../../src/runtime/tags/bundleFiles';
 import { modelFingerprint } from '../../src/runtime/tags/fingerprint';
@@ -37,7 +43,7 @@ function davisSubset(proteins: number): string {
   return path;
 }
 
-test('stage 3 with cached protein prefixes trains and evaluates exactly as without the cache', async () => {
+test('stage 3 with cached protein prefixes and steps cut before <BA> trains and evaluates exactly as without keys and values', async () => {
   const model = await loadModel(dataPath('models', 'stories260K.gguf'));
   const session = await TrainSession.create(model);
   // the same session without keyValues: the stage then runs every row in full
@@ -67,6 +73,9 @@ test('stage 3 with cached protein prefixes trains and evaluates exactly as witho
   // three proteins, two prefixes: the two ABL1 mutants among them agree on their first 48 residues
   assert.ok(cached.messages.includes('reusing the keys and values of 2 shared frozen prefixes'), cached.messages.join('\n'));
   assert.ok(!full.messages.some((m) => m.startsWith('reusing')));
+  // and each step runs the drug and its <SMILES> tag forward only
+  assert.ok(cached.messages.includes('training steps run the positions before the first trainable tag forward only'), cached.messages.join('\n'));
+  assert.ok(!full.messages.some((m) => m.startsWith('training steps run')));
   assert.equal(cached.report.steps, 5);
   assert.equal(cached.report.steps, full.report.steps);
   // every step's training loss (after the tags the earlier steps moved) and validation loss agree
@@ -89,6 +98,53 @@ test('stage 3 with cached protein prefixes trains and evaluates exactly as witho
   const y = b.values.get(tag('<BA>'))!.data;
   const worst = x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
   assert.ok(worst < 1e-4, `<BA> differs by ${worst}`);
+  await session.release();
+});
+
+test('a step cut before the first trainable tag has the loss and gradients of the whole step, after a cached prefix too', async () => {
+  const model = await loadModel(dataPath('models', 'stories260K.gguf'));
+  const session = await TrainSession.create(model);
+  const h = model.config.hiddenSize;
+  const [frozen, trained] = [tag('<F>'), tag('<T>')];
+  const trainable = new Set([trained]);
+  // [a tokens][<F> 2][b tokens][<T> 3], every vector distinct
+  const rowOf = (a: number, b: number, seed: number): ExpandedInput => {
+    const length = a + 2 + b + 3;
+    return {
+      seqLength: length, hiddenSize: h, inputsEmbeds: Float32Array.from({ length: length * h }, (_, i) => 0.5 * Math.sin(seed * 997 + i * 12.9898)),
+      tokenIds: new Int32Array(length).fill(1), tagSpans: [{ tag: frozen, start: a, length: 2 }, { tag: trained, start: a + 2 + b, length: 3 }],
+      readSpan: { start: a + 2 + b, length: 3 },
+    };
+  };
+  const rows = [rowOf(1, 9, 1), rowOf(4, 5, 2), rowOf(2, 12, 3)];
+  assert.deepEqual(rows.map((r) => firstTrainableStart(r, trainable)), [12, 11, 16]);
+  const batch = batchInputs(rows);
+  const head = initLinearHead(model.weights.get(EMBEDDING_WEIGHT)!, 1);
+  const targets = Float32Array.of(0.5, -1, 2);
+  const whole = await session.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, head);
+  const tagGradient = (b: typeof batch, d: Float32Array) => sumTagGradients(b, d, trainable).get(trained)!;
+  const expectSame = async (step: Awaited<ReturnType<typeof splitBeforeTrainable>>, what: string) => {
+    assert.ok(step.past, `${what}: the step was not cut`);
+    assert.equal(step.batch.seqLength, 3, what);
+    const cut = await session.regressionStep(step.batch, step.batch.rows.map((r) => r.readSpan), targets, head, step.past);
+    const close = (x: ArrayLike<number>, y: ArrayLike<number>, name: string) => {
+      const scale = Math.max(1e-3, ...Array.from(y, Math.abs));
+      for (let i = 0; i < y.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-4 * scale, `${what}: ${name}[${i}] ${x[i]} cut, ${y[i]} whole`);
+    };
+    close([cut.loss], [whole.loss], 'loss');
+    close(cut.dHeadWeight, whole.dHeadWeight, 'd head weight');
+    close(cut.dHeadBias, whole.dHeadBias, 'd head bias');
+    close(tagGradient(step.batch, cut.dInputsEmbeds), tagGradient(batch, whole.dInputsEmbeds), 'd <T>');
+  };
+  await expectSame(await splitBeforeTrainable(session, { batch }, trainable), 'no cache');
+  // a cache of different lengths per row (left-padded), then the cut continues it
+  const cached = [3, 6, 2];
+  const prefixes = batchInputs(rows.map((r, b) => ({ ...r, seqLength: cached[b], inputsEmbeds: r.inputsEmbeds.subarray(0, cached[b] * h), tokenIds: r.tokenIds.subarray(0, cached[b]), tagSpans: [], readSpan: { start: 0, length: 1 } })));
+  const past = leftPaddedPast(await session.keyValues(prefixes));
+  await expectSame(await splitBeforeTrainable(session, { batch: batchInputs(rows.map((r, b) => suffixOf(r, cached[b]))), past }, trainable), 'after a cache');
+  // a trainable tag first in a row: nothing to cut
+  const both = new Set([frozen, trained]);
+  assert.equal((await splitBeforeTrainable(session, { batch: batchInputs([rowOf(0, 4, 4), rowOf(1, 4, 5)]) }, both)).past, undefined);
   await session.release();
 });
 

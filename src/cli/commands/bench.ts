@@ -19,14 +19,15 @@ import { Graph } from '../../runtime/graph/graph';
 import { serializeModel } from '../../runtime/graph/serialize';
 import { benchTrainStep } from '../../runtime/train/benchTrain';
 
-type BenchResult = Record<string, string | number>;
+type BenchResult = Record<string, string | number | boolean>;
 
 export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'Measure forward / generation speed (tokens/s, GFLOP/s) or the MatMul ceiling',
   help: [
     'Usage: tagllm bench forward|generate|train --model PATH|--shape smollm2-135m [--batch B] [--seq T] [options] [--json]',
-    '       (train: one full step with a 10-vector tag: forward, backward to the tag and head, AdamW)',
+    '       (train: one full step with a 10-vector tag at the end: forward, backward to the tag and head, AdamW;',
+    '        also timed with backward through every position, as autograd does)',
     '       tagllm bench matmul [--size N] [--json]',
     '',
     '  --model PATH        a GGUF file or a Hugging Face folder',

@@ -83,8 +83,12 @@ export class TrainSession implements TrainBackend {
     return (await decoder.step(batch.inputsEmbeds, shape, this.fullMask(batch, past), cache)).hidden.data;
   }
 
-  /** Each row's keys and values over its tokens, per layer [kvHeads, length, headDim]; the batch must be right-padded. */
-  async keyValues(batch: TrainBatch): Promise<SequenceKeyValues[]> {
+  /**
+   * Each row's keys and values over its tokens, per layer [kvHeads, length, headDim]; the batch
+   * must be right-padded. With a `past`, the rows continue it and each result holds the row's
+   * cached positions followed by its new ones.
+   */
+  async keyValues(batch: TrainBatch, past?: PastBatch): Promise<SequenceKeyValues[]> {
     this.checkBatch(batch);
     const lengths = Array.from({ length: batch.batchSize }, (_, b) => {
       const row = batch.attentionMask.subarray(b * batch.seqLength, (b + 1) * batch.seqLength);
@@ -93,24 +97,34 @@ export class TrainSession implements TrainBackend {
       if (row.subarray(length).some((m) => m !== 0n)) throw new ShapeMismatchError(`row ${b} of the attention mask is not right-padded`);
       return length;
     });
+    const pastLength = past?.length ?? 0;
+    // left padding: a row's cached positions are the last ones of the past
+    const cachedOf = (b: number) => (past ? past.mask.subarray(b * pastLength, (b + 1) * pastLength).reduce((n, m) => n + Number(m), 0) : 0);
     const decoder = await decoderSession(this.model, { logits: 'none', kvCache: true, provider: this.preference });
-    const { present } = await decoder.step(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask);
+    const cache: KvCache | undefined = past && { length: pastLength, keys: this.pastTensors(batch, past, 'keys'), values: this.pastTensors(batch, past, 'values') };
+    const mask = past ? this.fullMask(batch, past) : batch.attentionMask;
+    const { present } = await decoder.step(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], mask, cache);
     const { numKvHeads, headDim } = this.model.config;
-    const rowOf = (t: ort.Tensor, b: number, length: number) => {
+    const total = pastLength + batch.seqLength;
+    const rowOf = (t: ort.Tensor, b: number, from: number, length: number) => {
       const data = t.data as Float32Array;
       const out = new Float32Array(numKvHeads * length * headDim);
       for (let k = 0; k < numKvHeads; k++) {
-        const from = ((b * numKvHeads + k) * batch.seqLength) * headDim;
-        out.set(data.subarray(from, from + length * headDim), k * length * headDim);
+        const start = ((b * numKvHeads + k) * total + from) * headDim;
+        out.set(data.subarray(start, start + length * headDim), k * length * headDim);
       }
       return out;
     };
-    return lengths.map((length, b) => ({
-      length,
-      kvHeads: numKvHeads,
-      keys: present.keys.map((t) => rowOf(t, b, length)),
-      values: present.values.map((t) => rowOf(t, b, length)),
-    }));
+    return lengths.map((length, b) => {
+      const cached = cachedOf(b);
+      const from = pastLength - cached;
+      return {
+        length: cached + length,
+        kvHeads: numKvHeads,
+        keys: present.keys.map((t) => rowOf(t, b, from, cached + length)),
+        values: present.values.map((t) => rowOf(t, b, from, cached + length)),
+      };
+    });
   }
 
   /**

@@ -4,7 +4,8 @@
 // implement it with small models whose gradients are known in closed form.
 //
 // A batch may continue cached positions (`past`): the keys and values of a frozen prefix that
-// many rows share (src/runtime/train/prefixCache.ts), so steps run over the rest only.
+// many rows share, or of the positions before the first trainable tag
+// (src/runtime/train/prefixCache.ts), so steps differentiate through the rest only.
 import type { ExpandedBatch } from '../tags/expand';
 import type { LinearHead } from '../tags/head';
 import type { ReadSpan } from '../tags/readout';
@@ -47,8 +48,11 @@ export interface TrainBackend {
   readonly provider: string;
   /** Hidden states after the final norm, [batch, seq, hidden]. */
   hidden(batch: ExpandedBatch, past?: PastBatch): Promise<Float32Array>;
-  /** Each row's keys and values, for reuse as `past` (backends without it train without a prefix cache). */
-  keyValues?(batch: ExpandedBatch): Promise<SequenceKeyValues[]>;
+  /**
+   * Each row's keys and values, for reuse as `past`; with a `past`, the row's cached positions
+   * come first. Backends without it differentiate every position and cache nothing.
+   */
+  keyValues?(batch: ExpandedBatch, past?: PastBatch): Promise<SequenceKeyValues[]>;
   /**
    * MSE between the head's output read over `readSpans[b]` (src/runtime/tags/readout.ts) and
    * `targets` [batch, outputs], standardized.

@@ -1,7 +1,10 @@
-// The speed of one full training step — forward, backward to the input embeddings and the
-// head, summing the tag's gradient, the AdamW update — on a [batch, seq] input holding one
-// p-vector tag, for `tagllm bench train`; with a prefix, also the same step when the first
-// positions come from the prefix cache, timed in the same process.
+// The speed of one full training step as the trainer runs it — forward, backward to the input
+// embeddings and the head, summing the tag's gradient, the AdamW update — on a [batch, seq]
+// input that ends in one p-vector tag, for `tagllm bench train`. Timed in the same process:
+// the step differentiated through every position (what autograd does), the step that runs the
+// positions before the tag forward only (the trainer's choice where backwardCutPays), and with
+// a prefix, the trainer's step when the first positions come from the prefix cache.
+import { UsageError } from '../errors';
 import type { LoadedModel } from '../model/description';
 import { embedTokens } from '../llama/embedTokens';
 import { TrainSession } from '../session/trainSession';
@@ -12,7 +15,7 @@ import type { TagName } from '../tags/name';
 import { batchInputs, type ExpandedInput } from '../tags/expand';
 import { AdamW } from './adamw';
 import type { PastBatch } from './backend';
-import { leftPaddedPast } from './prefixCache';
+import { backwardCutPays, leftPaddedPast, splitBeforeTrainable } from './prefixCache';
 import { DEFAULT_P } from './stages';
 import { sumTagGradients } from './tagGradients';
 
@@ -25,10 +28,17 @@ export interface TrainStepTiming {
   readonly tokens_per_s: number;
   readonly examples_per_s: number;
   readonly steps_timed: number;
+  /** Whether the trainer runs the positions before the tag forward only at this shape (backwardCutPays). */
+  readonly backward_cut: boolean;
+  /** The step with backward through every position, and with backward from the tag on. */
+  readonly ms_per_step_every_position: number;
+  readonly ms_per_step_cut_before_tag: number;
+  /** ms_per_step_every_position / ms_per_step_cut_before_tag. */
+  readonly backward_cut_speedup: number;
   /** With a prefix: the same step when the first `prefix` positions are cached keys and values (src/runtime/train/prefixCache.ts). */
   readonly prefix?: number;
   readonly ms_per_step_prefix_cached?: number;
-  /** ms_per_step / ms_per_step_prefix_cached, timed in this process. */
+  /** ms_per_step / ms_per_step_prefix_cached. */
   readonly prefix_cache_speedup?: number;
 }
 
@@ -48,8 +58,8 @@ async function medianStepMs(step: () => Promise<void>, minSeconds: number): Prom
 
 export async function benchTrainStep(model: LoadedModel, batch: number, seq: number, minSeconds: number, prefix = 0): Promise<TrainStepTiming> {
   const p = DEFAULT_P;
-  if (seq <= p) throw new RangeError(`--seq ${seq} must exceed the tag's ${p} vectors`);
-  if (!(Number.isInteger(prefix) && prefix >= 0 && prefix < seq - p)) throw new RangeError(`--prefix ${prefix} must leave the tag's ${p} vectors and at least one more position of --seq ${seq}`);
+  if (seq <= p) throw new UsageError(`--seq ${seq} must exceed the tag's ${p} vectors`);
+  if (!(Number.isInteger(prefix) && prefix >= 0 && prefix < seq - p)) throw new UsageError(`--prefix ${prefix} must leave the tag's ${p} vectors and at least one more position of --seq ${seq}`);
   const session = await TrainSession.create(model);
   const h = model.config.hiddenSize;
   const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
@@ -63,8 +73,9 @@ export async function benchTrainStep(model: LoadedModel, batch: number, seq: num
   const params = new Map([['tag', value.data], ['w', head.weight], ['b', head.bias]]);
   const optimizer = new AdamW();
   const targets = new Float32Array(batch);
-  /** One step over the positions from `from` on, the ones before it given as `past`. */
-  const stepFrom = (from: number, past?: PastBatch) => {
+  const trainable = new Set([tag]);
+  /** One step over the positions from `from` on, the ones before it given as `past`; `cut`: as the trainer runs it. */
+  const stepFrom = (from: number, past: PastBatch | undefined, cut: boolean) => {
     const expanded = batchInputs(rowsOf(seq - from));
     return async () => {
       for (let b = 0; b < batch; b++) {
@@ -72,22 +83,28 @@ export async function benchTrainStep(model: LoadedModel, batch: number, seq: num
         expanded.inputsEmbeds.set(tokens.subarray((b * (seq - p) + from) * h, (b + 1) * (seq - p) * h), row);
         expanded.inputsEmbeds.set(value.data, row + (seq - from - p) * h);
       }
-      const r = await session.regressionStep(expanded, expanded.rows.map((r) => r.readSpan), targets, head, past);
-      const g = sumTagGradients(expanded, r.dInputsEmbeds, new Set([tag])).get(tag)!;
+      const step = cut ? await splitBeforeTrainable(session, { batch: expanded, past }, trainable) : { batch: expanded, past };
+      const r = await session.regressionStep(step.batch, step.batch.rows.map((r) => r.readSpan), targets, head, step.past);
+      const g = sumTagGradients(step.batch, r.dInputsEmbeds, trainable).get(tag)!;
       optimizer.update(params, new Map([['tag', g], ['w', r.dHeadWeight], ['b', r.dHeadBias]]), 1e-3);
     };
   };
-  const full = await medianStepMs(stepFrom(0), minSeconds);
+  const everyPosition = await medianStepMs(stepFrom(0, undefined, false), minSeconds);
+  const cutBeforeTag = await medianStepMs(stepFrom(0, undefined, true), minSeconds);
+  const backwardCut = backwardCutPays(batch, seq - p);
+  const trainer = backwardCut ? cutBeforeTag : everyPosition;
   let cached: { ms: number } | undefined;
   if (prefix > 0) {
     const prefixes = batchInputs(rowsOf(prefix).map((r, b) => ({ ...r, inputsEmbeds: tokens.slice(b * (seq - p) * h, (b * (seq - p) + prefix) * h), tagSpans: [] })));
-    cached = await medianStepMs(stepFrom(prefix, leftPaddedPast(await session.keyValues(prefixes))), minSeconds);
+    cached = await medianStepMs(stepFrom(prefix, leftPaddedPast(await session.keyValues(prefixes)), backwardCutPays(batch, seq - p - prefix)), minSeconds);
   }
   await session.release();
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
-    provider: session.provider, batch, seq, p, ms_per_step: round(full.ms), tokens_per_s: round((batch * seq * 1000) / full.ms),
-    examples_per_s: round((batch * 1000) / full.ms), steps_timed: full.count,
-    ...(cached && { prefix, ms_per_step_prefix_cached: round(cached.ms), prefix_cache_speedup: round(full.ms / cached.ms) }),
+    provider: session.provider, batch, seq, p, ms_per_step: round(trainer.ms), tokens_per_s: round((batch * seq * 1000) / trainer.ms),
+    examples_per_s: round((batch * 1000) / trainer.ms), steps_timed: trainer.count,
+    backward_cut: backwardCut, ms_per_step_every_position: round(everyPosition.ms), ms_per_step_cut_before_tag: round(cutBeforeTag.ms),
+    backward_cut_speedup: round(everyPosition.ms / cutBeforeTag.ms),
+    ...(cached && { prefix, ms_per_step_prefix_cached: round(cached.ms), prefix_cache_speedup: round(trainer.ms / cached.ms) }),
   };
 }

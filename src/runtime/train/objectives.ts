@@ -2,7 +2,7 @@
 // head read at the function tag (stages 2–3), and next-token likelihood after a domain tag
 // (stage 1). Each turns the backend's d loss / d inputs_embeds into per-tag gradients.
 import type { PastBatch, TrainBackend } from './backend';
-import type { PrefixCache } from './prefixCache';
+import { splitBeforeTrainable, type PrefixCache } from './prefixCache';
 import { sumTagGradients } from './tagGradients';
 import type { TrainObjective } from './trainer';
 import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
@@ -92,6 +92,8 @@ export interface RegressionSetup {
   readonly evalBatch: number;
   /** Cached keys and values of shared frozen prefixes, when the run has them. */
   readonly prefixes?: PrefixCache;
+  /** Whether steps run the positions before the first trainable tag forward only (backwardCutPays). */
+  readonly cutBeforeTrainable: boolean;
 }
 
 /** Rows `indices` as one batch: after their cached prefixes when there is a cache. */
@@ -124,7 +126,8 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
     nTrain: s.train.length,
     async lossAndGradients(picks) {
       const indices = picks.map((k) => s.train[k]);
-      const { batch, past } = await batchOf(s.examples, indices, s.prefixes);
+      const whole = await batchOf(s.examples, indices, s.prefixes);
+      const { batch, past } = s.cutBeforeTrainable ? await splitBeforeTrainable(s.backend, whole, s.trainableTags) : whole;
       const targets = Float32Array.from(indices, (i) => s.targets[i]);
       const res = await s.backend.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, s.head, past);
       const gradients = new Map<string, Float32Array>();

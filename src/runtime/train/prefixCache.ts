@@ -1,8 +1,13 @@
-// Keys and values of a frozen prefix, computed once and reused by every row that shares it.
-// In stage 3 the template's first input and its domain tag are frozen and repeat across many
-// rows (Davis: 442 proteins in 30,056 pairs), so a step only needs the decoder over the rest
-// of each row. Causal attention makes this exact: positions before the cut never see what
-// follows, and no trainable tag stands among them, so nothing is differentiated through them.
+// Keys and values of frozen positions, so that training differentiates only through the rest.
+// Causal attention makes this exact: positions before a cut never see what follows, and no
+// trainable tag stands among them, so the gradient needs nothing from them but their keys and
+// values. Two uses:
+// - a cache: in stage 3 the template's first input and its domain tag are frozen and repeat
+//   across many rows (Davis: 442 proteins in 30,056 pairs), so their keys and values are
+//   computed once and every step runs the decoder over the rest of each row only;
+// - a split within each step: the positions before a row's first trainable tag (Davis: the
+//   drug; stage 2 with a frozen domain tag: the molecule) run forward only, and backward
+//   starts at the tag.
 import type { PastBatch, SequenceKeyValues, TrainBackend } from './backend';
 import { batchInputs, type ExpandedBatch, type ExpandedInput } from '../tags/expand';
 import type { TagName } from '../tags/name';
@@ -13,7 +18,7 @@ import type { ExpandedExamples } from './objectives';
  * it (SmolLM2-135M on Davis would need about 2.9 GB).
  */
 export const PREFIX_CACHE_MAX_BYTES = 2 ** 30;
-/** Worth caching when the prefixes hold at least this share of all positions... */
+/** Worth caching (or splitting) when the prefixes hold at least this share of all positions... */
 const MIN_CACHED_SHARE = 0.25;
 /** ...and each distinct prefix serves at least this many rows on average. */
 const MIN_ROWS_PER_PREFIX = 2;
@@ -28,6 +33,43 @@ export function frozenPrefixEnd(row: ExpandedInput, trainable: ReadonlySet<TagNa
   const firstTrainable = spans.findIndex((s) => trainable.has(s.tag));
   if (firstTrainable <= 0) return 0;
   return Math.min(spans[firstTrainable - 1].start, row.readSpan.start);
+}
+
+/** Where `row`'s first trainable tag starts, or its read span when that comes first. */
+export function firstTrainableStart(row: ExpandedInput, trainable: ReadonlySet<TagName>): number {
+  return Math.min(row.readSpan.start, ...row.tagSpans.filter((s) => trainable.has(s.tag)).map((s) => s.start));
+}
+
+/**
+ * Cutting pays when a step cuts at least this many positions in all. A cut step runs the
+ * model's weights once more (the cut positions' own forward), which costs more than the
+ * backward it saves when few positions are cut: on two cores of a quiet Xeon, SmolLM2-135M's
+ * step took 0.93x as long uncut with 1 row of 54 cut positions, and 1.40x with 8 rows
+ * (bench/RESULTS.md).
+ */
+const MIN_CUT_POSITIONS = 128;
+
+/** Whether to cut steps of `microBatch` rows that have `meanCut` positions before their first trainable tag. */
+export function backwardCutPays(microBatch: number, meanCut: number): boolean {
+  return microBatch * meanCut >= MIN_CUT_POSITIONS;
+}
+
+/**
+ * The training step's batch with each row cut before its first trainable tag: the positions
+ * before the cut run forward only, as the keys and values that the rest continues, so backward
+ * covers the tags and what follows them. Unchanged when the backend gives no keys and values,
+ * a row starts with a trainable tag, or the cut holds less than MIN_CACHED_SHARE of the positions.
+ */
+export async function splitBeforeTrainable(
+  backend: TrainBackend, step: { batch: ExpandedBatch; past?: PastBatch }, trainable: ReadonlySet<TagName>,
+): Promise<{ batch: ExpandedBatch; past?: PastBatch }> {
+  if (!backend.keyValues) return step;
+  const { rows } = step.batch;
+  const cuts = rows.map((row) => firstTrainableStart(row, trainable));
+  const positions = rows.reduce((n, row) => n + row.seqLength, 0);
+  if (cuts.some((c) => c === 0) || cuts.reduce((a, b) => a + b, 0) < MIN_CACHED_SHARE * positions) return step;
+  const keyValues = await backend.keyValues(batchInputs(rows.map((row, b) => prefixOf(row, cuts[b]))), step.past);
+  return { batch: batchInputs(rows.map((row, b) => suffixOf(row, cuts[b]))), past: leftPaddedPast(keyValues) };
 }
 
 /** The positions from `end` on, as a row of their own (tag and read positions shifted). */

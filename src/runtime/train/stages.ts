@@ -28,7 +28,7 @@ import {
   headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized, readHidden,
   regressionObjective, tagParameter, templateExamples, type ExpandedExamples,
 } from './objectives';
-import { PrefixCache } from './prefixCache';
+import { backwardCutPays, firstTrainableStart, frozenPrefixEnd, PrefixCache } from './prefixCache';
 import { SeededRng } from './rng';
 import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
@@ -253,6 +253,13 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
       ? undefined
       : PrefixCache.plan({ backend, examples, indices: [...split.train, ...split.valid, ...split.test], trainable, floatsPerPosition: 2 * numLayers * numKvHeads * headDim, batchSize: evalBatch });
   if (prefixes) say(`reusing the keys and values of ${prefixes.prefixCount} shared frozen prefixes`);
+  // positions a step could run forward only: before the first trainable tag, after any cached prefix
+  const cuts = split.train.map((i) => {
+    const row = examples.row(i);
+    return firstTrainableStart(row, trainable) - (prefixes ? frozenPrefixEnd(row, trainable) : 0);
+  });
+  const cutBeforeTrainable = stage !== 'domain' && backend.keyValues !== undefined && !cuts.includes(0) && backwardCutPays(microBatch, cuts.reduce((a, b) => a + b, 0) / Math.max(1, cuts.length));
+  if (cutBeforeTrainable) say('training steps run the positions before the first trainable tag forward only');
   if (stage !== 'domain' && !setup.head && !options.resume && !options.evaluateOnly) {
     // Warm start (linear probe, then tune): the head begins as the ridge fit of the targets on
     // the tagged hidden states, so training starts from a sensible readout instead of
@@ -278,7 +285,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
       ? nextTokenObjective({ backend, examples, train: split.train, valid: validWhileTraining, trainableTags: trainable, evalBatch })
       : regressionObjective({
           backend, examples, targets: targets!, train: split.train, valid: validWhileTraining, functionTag: options.functionTag!, head: head!,
-          trainableTags: trainable, trainHead: true, evalBatch, prefixes,
+          trainableTags: trainable, trainHead: true, evalBatch, prefixes, cutBeforeTrainable,
         });
 
   const writtenTags = tagNames.filter((t) => trainable.has(t) || !setup.loaded.has(t));
