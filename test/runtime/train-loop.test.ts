@@ -84,6 +84,21 @@ test('a cancelled run resumed from its checkpoint ends exactly where an uninterr
   assert.deepEqual(second.history, rFull.history);
 });
 
+test('resuming from the checkpoint of a run with other parameters is an error naming the checkpoint and the parameter', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagllm-train-'));
+  const ck = join(dir, 'ck');
+  const four = new Map([['w', new Float32Array(4)]]);
+  await trainParameters(four, linearObjective(40, 10, 4, four), { ...base, steps: 2, checkpointDir: ck });
+  const six = new Map([['w', new Float32Array(6)]]);
+  await assert.rejects(trainParameters(six, linearObjective(40, 10, 6, six), { ...base, checkpointDir: ck, resume: true }), (err: Error) => {
+    assert.equal(err.name, 'ShapeMismatchError');
+    assert.ok(err.message.startsWith(ck), err.message);
+    assert.match(err.message, /parameter w needs 6 values, it holds 4 values/);
+    return true;
+  });
+  assert.deepEqual(Array.from(six.get('w')!), [0, 0, 0, 0, 0, 0]);
+});
+
 test('a cancelled run leaves its checkpoint as a loadable tag bundle', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tagllm-train-'));
   const tag = '<Toy>' as TagName;

@@ -6,6 +6,7 @@
 // parameters; the starting parameters are validated too and count as step 0, so a run never
 // ends worse on validation than where it began), checkpoints every N steps, and resumes from a checkpoint to exactly the
 // state an uninterrupted run would have reached.
+import { ShapeMismatchError } from '../errors';
 import { AdamW, DEFAULT_ADAMW } from './adamw';
 import { GradientAccumulator } from './accumulate';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -113,7 +114,10 @@ export async function trainParameters(params: ParameterMap, objective: TrainObje
     const s = ck.state;
     for (const [name, p] of params) {
       const saved = ck.tensors.get(PARAM + name);
-      if (!saved || saved.length !== p.length) throw new Error(`checkpoint has no parameter ${name} of ${p.length} values`);
+      if (!saved || saved.length !== p.length) {
+        const found = saved ? `${saved.length} values` : 'none';
+        throw new ShapeMismatchError(`this checkpoint is from another run: parameter ${name} needs ${p.length} values, it holds ${found} (same --p, tags and model as the run that wrote it, or train without --resume)`, options.checkpointDir);
+      }
       p.set(saved);
     }
     best = new Map([...params.keys()].map((k) => [k, Float32Array.from(ck.tensors.get(BEST + k) ?? params.get(k)!)]));
