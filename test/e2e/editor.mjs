@@ -10,17 +10,19 @@ export async function screenshot(page, name) {
 }
 
 /**
- * Opens a quick input with `key`, types `text` and waits for a row labelled with it. Quick Open finds nothing
- * until the workbench has indexed the folder, and the palette is empty before extensions register: retry.
+ * Opens a quick input with `key`, types `text` and waits for a row labelled with it, or with `focused`, until the
+ * focused row is: Enter picks the focused row, and in Quick Open, before the list has filtered, that can be a
+ * recently opened file while the wanted one is merely listed too. Quick Open finds nothing until the workbench
+ * has indexed the folder, and the palette is empty before extensions register: retry.
  */
-async function quickPick(page, key, text, attempts) {
+async function quickPick(page, key, text, attempts, { focused = false } = {}) {
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('Escape');
     await page.keyboard.press(key);
     await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
     await page.keyboard.type(text, { delay: 15 });
     try {
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${text}"]`, { timeout: 5_000 });
+      await page.waitForSelector(`.quick-input-list .monaco-list-row${focused ? '.focused' : ''}[aria-label*="${text}"]`, { timeout: 5_000 });
       await page.keyboard.press('Enter');
       return;
     } catch (error) {
@@ -30,7 +32,7 @@ async function quickPick(page, key, text, attempts) {
 }
 
 export async function openFile(page, name, waitForText) {
-  await quickPick(page, 'Control+P', name, 6);
+  await quickPick(page, 'Control+P', name, 6, { focused: true });
   if (waitForText) await page.waitForFunction((t) => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes(t)), waitForText, { timeout: 30_000 });
 }
 
