@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/runtime/model/load';
 import { TrainSession } from '../../src/runtime/session/trainSession';
 import type { TrainBackend } from '../../src/runtime/train/backend';
-import { firstTrainableStart, frozenPrefixEnd, leftPaddedPast, splitBeforeTrainable, suffixOf } from '../../src/runtime/train/prefixCache';
+import { firstTrainableStart, frozenPrefixEnd, leftPaddedPast, prefixOf, splitBeforeTrainable, suffixOf } from '../../src/runtime/train/prefixCache';
 import { sumTagGradients } from '../../src/runtime/train/tagGradients';
 import { batchInputs } from '../../src/runtime/tags/expand';
 import { EMBEDDING_WEIGHT } from '../../src/runtime/tags/fingerprint';
@@ -139,7 +139,7 @@ test('a step cut before the first trainable tag has the loss and gradients of th
   await expectSame(await splitBeforeTrainable(session, { batch }, trainable), 'no cache');
   // a cache of different lengths per row (left-padded), then the cut continues it
   const cached = [3, 6, 2];
-  const prefixes = batchInputs(rows.map((r, b) => ({ ...r, seqLength: cached[b], inputsEmbeds: r.inputsEmbeds.subarray(0, cached[b] * h), tokenIds: r.tokenIds.subarray(0, cached[b]), tagSpans: [], readSpan: { start: 0, length: 1 } })));
+  const prefixes = batchInputs(rows.map((r, b) => prefixOf(r, cached[b])));
   const past = leftPaddedPast(await session.keyValues(prefixes));
   await expectSame(await splitBeforeTrainable(session, { batch: batchInputs(rows.map((r, b) => suffixOf(r, cached[b]))), past }, trainable), 'after a cache');
   // a trainable tag first in a row: nothing to cut

@@ -85,7 +85,8 @@ export function suffixOf(row: ExpandedInput, end: number): ExpandedInput {
   };
 }
 
-function prefixOf(row: ExpandedInput, end: number): ExpandedInput {
+/** The positions before `end`, as a row of their own (the tags among them kept). */
+export function prefixOf(row: ExpandedInput, end: number): ExpandedInput {
   const h = row.hiddenSize;
   return {
     seqLength: end,
