@@ -18,6 +18,11 @@ const files = [];
 })('test');
 files.sort();
 
+// The Python-side checks (transformers parity, the PyTorch companion) run in the project's .venv.
+const python = spawnSync('bash', ['scripts/setup-python.sh'], { stdio: 'inherit' });
+if (python.status !== 0) process.exit(python.status ?? 1);
+process.env.TAGLLM_PYTHON ??= join(process.cwd(), '.venv', 'bin', 'python');
+
 const unit = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 if (unit.status !== 0) process.exit(unit.status ?? 1);
 
