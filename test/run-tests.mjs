@@ -22,6 +22,9 @@ files.sort();
 const python = spawnSync('bash', ['scripts/setup-python.sh'], { stdio: 'inherit' });
 if (python.status !== 0) process.exit(python.status ?? 1);
 process.env.TAGLLM_PYTHON ??= join(process.cwd(), '.venv', 'bin', 'python');
+// The WebGPU provider's tests need a Vulkan driver: a GPU's, or Mesa's software one. Without it they say they were skipped.
+const vulkan = spawnSync('bash', ['scripts/setup-vulkan.sh'], { stdio: 'inherit' });
+if (vulkan.status !== 0) console.warn('setup-vulkan.sh failed: the WebGPU tests will be skipped');
 
 const unit = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 if (unit.status !== 0) process.exit(unit.status ?? 1);

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { CliUsageError } from './command';
 import { TagLlmError } from '../runtime/errors';
+import { parseProviderPreference } from '../runtime/session/ortSession';
 import { infoCommand } from './commands/info';
 import { generateCommand } from './commands/generate';
 import { exportHfCommand } from './commands/export-hf';
@@ -13,8 +14,9 @@ import { scanCommand } from './commands/scan';
 import { predictCommand } from './commands/predict';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
+import { doctorCommand } from './commands/doctor';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand, doctorCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
@@ -25,6 +27,7 @@ function topHelp(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `tagllm <command> --help` for the options of one command.',
+    'Every command that takes --model also takes --device auto|cuda|webgpu|cpu (default: $TAGLLM_DEVICE, else auto).',
   ].join('\n');
 }
 
@@ -40,7 +43,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(command.help + '\n');
     return 0;
   }
-  const parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  const options = 'model' in command.options ? { ...command.options, device: { type: 'string' as const } } : command.options;
+  const parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  // --device is the per-run form of TAGLLM_DEVICE, which every session creation reads.
+  const device = parsed.values.device;
+  if (typeof device === 'string') process.env.TAGLLM_DEVICE = parseProviderPreference(device, '--device');
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   await command.run({ values: parsed.values as Record<string, never>, positionals: parsed.positionals }, controller.signal);

@@ -35,8 +35,9 @@ export async function selectModelCommand(): Promise<void> {
 export async function selectDeviceCommand(): Promise<void> {
   const current = vscode.workspace.getConfiguration(section).get<string>('device', 'auto');
   const items = [
-    { label: 'auto', description: 'CUDA when onnxruntime finds it, else CPU' },
+    { label: 'auto', description: 'CUDA when installed, else WebGPU when a GPU is visible, else the CPU' },
     { label: 'cuda', description: 'NVIDIA GPU through onnxruntime’s CUDA provider (needs CUDA 12 and cuDNN 9)' },
+    { label: 'webgpu', description: 'any GPU through WebGPU (Vulkan on Linux, D3D12 on Windows, Metal on macOS)' },
     { label: 'cpu', description: 'always the CPU' },
   ].map((i) => ({ ...i, picked: i.label === current }));
   const picked = await vscode.window.showQuickPick(items, { title: 'Tag-LLM: Select Device' });

@@ -2,6 +2,7 @@
 // Both sides import these types; nothing here may import `vscode` or load the runtime.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { Entity, EntityKind } from '../recognize/types';
+import type { ProviderPreference } from '../runtime/session/ortSession';
 
 export type { EntityKind };
 
@@ -46,7 +47,7 @@ export interface Predictions {
 export interface RuntimeConfig {
   modelPath: string | null;
   bundlePaths: string[];
-  device: 'auto' | 'cpu' | 'cuda';
+  device: ProviderPreference;
   cacheSize: number;
 }
 

@@ -5,7 +5,7 @@
 import type { LoadedModel } from './model/description';
 import { UsageError } from './errors';
 import { embedTokens } from './llama/embedTokens';
-import { decoderSession } from './session/decoderSession';
+import { decoderSession, releaseKvCache } from './session/decoderSession';
 import type { Provider, ProviderPreference } from './session/ortSession';
 
 export interface GenerateOptions {
@@ -63,8 +63,11 @@ export async function generateFromEmbeddings(model: LoadedModel, prompt: PromptE
     options.onStep?.(next);
     if (done.every(Boolean) || step === options.maxNewTokens - 1) break;
     mask = appendColumn(mask, batch, 1n);
-    out = await session.step(embedTokens(model, next), [batch, 1], mask, out.present);
+    const past = out.present;
+    out = await session.step(embedTokens(model, next), [batch, 1], mask, past);
+    releaseKvCache(past);
   }
+  releaseKvCache(out.present);
   return session.fallbackReason === undefined ? { ids, provider: session.provider } : { ids, provider: session.provider, fallbackReason: session.fallbackReason };
 }
 

@@ -197,7 +197,7 @@ function cpuMilliseconds(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
 }
 
-/** Why CUDA did not run, when it was asked for and fell back (`TAGLLM_DEVICE` auto or cuda). */
+/** Why a GPU provider did not run, when one was asked for and fell back (`--device` / `TAGLLM_DEVICE`). */
 function fallbackNote(reason: string | undefined): BenchResult {
   return reason === undefined ? {} : { provider_note: reason };
 }

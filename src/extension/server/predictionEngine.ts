@@ -136,7 +136,7 @@ export class PredictionEngine {
     }
     const predictors = await this.predictorsFor(model, bundles, config);
     const device = predictors[0]?.provider ?? config.device;
-    for (const p of predictors) if (p.fallbackReason) this.log(`CUDA not used: ${p.fallbackReason}`);
+    for (const p of predictors) if (p.fallbackReason) this.log(`GPU not used: ${p.fallbackReason}`);
     const loaded = { modelName, device, predictors };
     this.log(`loaded ${modelName} with ${bundles.length} bundle(s) on ${device} in ${(performance.now() - started).toFixed(0)} ms; function tags: ${infoOf(loaded).tags.join(', ') || 'none'}`);
     this.onInfo(infoOf(loaded));

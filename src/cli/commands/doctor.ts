@@ -1,0 +1,96 @@
+// `tagllm doctor [--json] [--placements [--model PATH]]`: whether a GPU can run the model here,
+// and if not, why and what to install; with --placements, which operators of the generation and
+// training graphs each GPU provider runs and which fall back to the CPU.
+import type { CliCommand } from '../command';
+import { gpuReport, softwareWebgpu, type GpuReport } from '../../runtime/session/gpuReport';
+import { placementsOf, type Placements } from '../../runtime/session/placements';
+import { buildDecoderGraph } from '../../runtime/llama/decoderGraph';
+import { addGradients, buildLossGraph } from '../../runtime/train/lossGraphs';
+import { serializeModel } from '../../runtime/graph/serialize';
+import type { Provider } from '../../runtime/session/ortSession';
+import type { LoadedModel } from '../../runtime/model/description';
+import { loadModelOf } from '../modelArgument';
+
+export const doctorCommand: CliCommand = {
+  name: 'doctor',
+  summary: 'Check the GPU: devices, Vulkan and CUDA libraries, a timed MatMul on every provider',
+  help: [
+    'Usage: tagllm doctor [--json] [--placements [--model PATH]]',
+    '',
+    '  --json        print one JSON object instead of text',
+    '  --placements  also list, for the generation and training graphs of the model, which operators',
+    '                each GPU provider that starts runs, and which fall back to the CPU',
+    '  --model PATH  the model for --placements (default: $TAGLLM_MODEL, else the default model)',
+  ].join('\n'),
+  options: {
+    json: { type: 'boolean' },
+    placements: { type: 'boolean' },
+    model: { type: 'string' },
+  },
+  async run(args, signal) {
+    const report = await gpuReport();
+    const gpuProviders = report.probes.filter((p) => p.ok && p.provider !== 'cpu').map((p) => p.provider);
+    const placements = args.values.placements ? await graphPlacements(await loadModelOf(args, signal), gpuProviders) : undefined;
+    if (args.values.json) {
+      const json = { ...report, ...(placements && { placements: placementsJson(placements) }) };
+      process.stdout.write(JSON.stringify(json) + '\n');
+      return;
+    }
+    process.stdout.write(reportText(report));
+    if (placements) process.stdout.write(placementsText(placements));
+  },
+};
+
+type GraphPlacements = Array<{ graph: string; provider: Provider; placements: Placements }>;
+
+async function graphPlacements(model: LoadedModel, providers: readonly Provider[]): Promise<GraphPlacements> {
+  const graphs = [
+    { graph: 'generation (KV cache, last logits)', bytes: () => serializeModel(buildDecoderGraph(model.config, model.weights, { logits: 'last', kvCache: true }).graph) },
+    { graph: 'training, regression head with gradients', bytes: () => serializeModel(addGradients(buildLossGraph(model.config, model.weights, 'regression')).graph) },
+    { graph: 'training, next-token loss with gradients', bytes: () => serializeModel(addGradients(buildLossGraph(model.config, model.weights, 'next_token')).graph) },
+  ];
+  const out: GraphPlacements = [];
+  for (const provider of providers) for (const { graph, bytes } of graphs) out.push({ graph, provider, placements: await placementsOf(bytes(), provider) });
+  return out;
+}
+
+function placementsJson(list: GraphPlacements) {
+  return list.map(({ graph, provider, placements }) => ({ graph, provider, byExecutionProvider: Object.fromEntries([...placements].map(([ep, ops]) => [ep, Object.fromEntries(ops)])) }));
+}
+
+function placementsText(list: GraphPlacements): string {
+  if (list.length === 0) return '\nNo GPU provider started, so no placements to list.\n';
+  const lines = ['', 'Operator placements:'];
+  for (const { graph, provider, placements } of list) {
+    lines.push(`  ${graph} on ${provider}:`);
+    for (const [ep, ops] of placements) {
+      const total = [...ops.values()].reduce((a, b) => a + b, 0);
+      lines.push(`    ${ep}: ${total} nodes (${[...ops].map(([op, n]) => `${op} ${n}`).join(', ')})`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function reportText(r: GpuReport): string {
+  const found = (x: string | null) => x ?? 'not found';
+  const lines = [
+    `platform            ${r.platform}, onnxruntime ${r.onnxruntimeVersion}`,
+    `providers built in  ${r.backends.map((b) => `${b.name}${b.bundled ? '' : ' (separate library)'}`).join(', ')}`,
+    `GPU devices         ${r.devices.length > 0 ? r.devices.join(', ') : 'none visible'}`,
+    ...(r.nvidiaGpus.length > 0 ? [`NVIDIA GPUs         ${r.nvidiaGpus.join('; ')}`] : []),
+    `Vulkan loader       ${found(r.vulkanLoader)}`,
+    `Vulkan drivers      ${r.vulkanDrivers.length > 0 ? r.vulkanDrivers.map((d) => `${d.library}${d.apiVersion ? ` (Vulkan ${d.apiVersion})` : ''}`).join(', ') : 'none'}`,
+    `CUDA provider       ${r.cudaProviderLibrary ? 'installed' : 'not installed'}`,
+    `CUDA libraries      ${Object.entries(r.cudaLibraries).map(([lib, at]) => `${lib} ${at ? 'found' : 'missing'}`).join(', ')}`,
+    '',
+    'Timed 512x512 MatMul:',
+    ...r.probes.map((p) => {
+      if (!p.ok) return `  ${p.provider.padEnd(7)} did not run: ${p.reason}`;
+      const software = p.provider === 'webgpu' && softwareWebgpu(r) ? ' (software adapter)' : '';
+      return `  ${p.provider.padEnd(7)} ${p.matmulMs} ms, ${p.gflops} GFLOP/s${software}`;
+    }),
+    '',
+    ...(r.advice.length === 0 ? ['A GPU provider runs here.'] : ['No GPU provider runs here:', ...r.advice.map((a) => `  - ${a}`)]),
+  ];
+  return lines.join('\n') + '\n';
+}
