@@ -55,7 +55,7 @@ async function graphPlacements(model: LoadedModel, providers: readonly Provider[
 }
 
 function placementsJson(list: GraphPlacements) {
-  return list.map(({ graph, provider, placements }) => ({ graph, provider, byExecutionProvider: Object.fromEntries([...placements].map(([ep, ops]) => [ep, Object.fromEntries(ops)])) }));
+  return list.map(({ graph, provider, placements }) => ({ graph, provider, byExecutionProvider: Object.fromEntries([...placements].map(([ep, { nodes, ops }]) => [ep, { nodes, ops: Object.fromEntries(ops) }])) }));
 }
 
 function placementsText(list: GraphPlacements): string {
@@ -63,9 +63,8 @@ function placementsText(list: GraphPlacements): string {
   const lines = ['', 'Operator placements:'];
   for (const { graph, provider, placements } of list) {
     lines.push(`  ${graph} on ${provider}:`);
-    for (const [ep, ops] of placements) {
-      const total = [...ops.values()].reduce((a, b) => a + b, 0);
-      lines.push(`    ${ep}: ${total} nodes (${[...ops].map(([op, n]) => `${op} ${n}`).join(', ')})`);
+    for (const [ep, { nodes, ops }] of placements) {
+      lines.push(`    ${ep}: ${nodes} nodes${ops.size === 0 ? ' (all of them)' : ` (${[...ops].map(([op, n]) => `${op} ${n}`).join(', ')})`}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -9,18 +9,24 @@ import { join } from 'node:path';
 import { TagLlmError } from '../errors';
 import type { Provider } from './ortSession';
 
-/** Op type -> node count, per execution provider name as onnxruntime logs it (e.g. CPUExecutionProvider). */
-export type Placements = Map<string, Map<string, number>>;
+export interface ProviderNodes {
+  readonly nodes: number;
+  /** Op type -> node count; empty when every node went to one provider (onnxruntime then lists none). */
+  readonly ops: Map<string, number>;
+}
 
-/** The placements listed in an onnxruntime verbose log; empty when it lists none. */
+/** Per execution provider, as onnxruntime names it (e.g. CPUExecutionProvider). */
+export type Placements = Map<string, ProviderNodes>;
+
+/** The placements in an onnxruntime verbose log; empty when it gives none (a CPU-only session). */
 export function parsePlacements(log: string): Placements {
   const placements: Placements = new Map();
   let current: Map<string, number> | undefined;
   for (const line of log.split('\n')) {
-    const header = /Node\(s\) placed on \[(\w+)\]\. Number of nodes: \d+/.exec(line);
+    const header = /(All nodes|Node\(s\)) placed on \[(\w+)\]\. Number of nodes: (\d+)/.exec(line);
     if (header) {
-      current = placements.get(header[1]) ?? new Map();
-      placements.set(header[1], current);
+      current = new Map();
+      placements.set(header[2], { nodes: Number(header[3]), ops: current });
       continue;
     }
     const node = /VerifyEachNodeIsAssignedToAnEp\]\s{3}(\S+) \(/.exec(line);
