@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EntityService } from './entityService';
 import { commandIds, EntityHoverProvider, type EntityLocation } from './hoverProvider';
+import { checkGpuCommand } from './checkGpu';
 import { selectDeviceCommand, selectModelCommand } from './modelCommands';
 import { NotebookAnnotations } from './notebookAnnotations';
 import { PredictionsPanel } from './predictionsPanel';
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('tagllm.evaluateTag', () => evaluateTagCommand(training, runtimeConfig().bundlePaths)),
     vscode.commands.registerCommand('tagllm.selectModel', selectModelCommand),
     vscode.commands.registerCommand('tagllm.selectDevice', selectDeviceCommand),
+    vscode.commands.registerCommand('tagllm.checkGpu', () => checkGpuCommand(client)),
     vscode.commands.registerCommand(showLogCommand, () => log.show(true)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(section)) void onBundlesChanged();

@@ -3,6 +3,7 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { Entity, EntityKind } from '../recognize/types';
 import type { ProviderPreference } from '../runtime/session/ortSession';
+import type { GpuReport } from '../runtime/session/gpuReport';
 
 export type { EntityKind };
 
@@ -129,6 +130,8 @@ export const TrainFunctionTag = new RequestType<TrainFunctionParams, TrainResult
 export const TrainDomainTag = new RequestType<TrainDomainParams, TrainResult, void>('tagllm/trainDomainTag');
 export const DataColumns = new RequestType<{ dataPath: string }, string[], void>('tagllm/dataColumns');
 export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('tagllm/evaluate');
+/** `tagllm doctor` in the runtime process: what it found, and the same as text. */
+export const CheckGpu = new RequestType<null, { report: GpuReport; text: string }, void>('tagllm/checkGpu');
 export const TrainProgressNotification = new NotificationType<TrainProgress>('tagllm/trainProgress');
 /** Sent by the runtime whenever what it has loaded changes (the device is only known once a model is loaded). */
 export const InfoNotification = new NotificationType<RuntimeInfo>('tagllm/info');

@@ -2,7 +2,7 @@
 // and if not, why and what to install; with --placements, which operators of the generation and
 // training graphs each GPU provider runs and which fall back to the CPU.
 import type { CliCommand } from '../command';
-import { gpuReport, softwareWebgpu, type GpuReport } from '../../runtime/session/gpuReport';
+import { gpuReport, gpuReportText } from '../../runtime/session/gpuReport';
 import { placementsOf, type Placements } from '../../runtime/session/placements';
 import { buildDecoderGraph } from '../../runtime/llama/decoderGraph';
 import { addGradients, buildLossGraph } from '../../runtime/train/lossGraphs';
@@ -36,7 +36,7 @@ export const doctorCommand: CliCommand = {
       process.stdout.write(JSON.stringify(json) + '\n');
       return;
     }
-    process.stdout.write(reportText(report));
+    process.stdout.write(gpuReportText(report));
     if (placements) process.stdout.write(placementsText(placements));
   },
 };
@@ -67,29 +67,5 @@ function placementsText(list: GraphPlacements): string {
       lines.push(`    ${ep}: ${nodes} nodes${ops.size === 0 ? ' (all of them)' : ` (${[...ops].map(([op, n]) => `${op} ${n}`).join(', ')})`}`);
     }
   }
-  return lines.join('\n') + '\n';
-}
-
-function reportText(r: GpuReport): string {
-  const found = (x: string | null) => x ?? 'not found';
-  const lines = [
-    `platform            ${r.platform}, onnxruntime ${r.onnxruntimeVersion}`,
-    `providers built in  ${r.backends.map((b) => `${b.name}${b.bundled ? '' : ' (separate library)'}`).join(', ')}`,
-    `GPU devices         ${r.devices.length > 0 ? r.devices.join(', ') : 'none visible'}`,
-    ...(r.nvidiaGpus.length > 0 ? [`NVIDIA GPUs         ${r.nvidiaGpus.join('; ')}`] : []),
-    `Vulkan loader       ${found(r.vulkanLoader)}`,
-    `Vulkan drivers      ${r.vulkanDrivers.length > 0 ? r.vulkanDrivers.map((d) => `${d.library}${d.apiVersion ? ` (Vulkan ${d.apiVersion})` : ''}`).join(', ') : 'none'}`,
-    `CUDA provider       ${r.cudaProviderLibrary ? 'installed' : 'not installed'}`,
-    `CUDA libraries      ${Object.entries(r.cudaLibraries).map(([lib, at]) => `${lib} ${at ? 'found' : 'missing'}`).join(', ')}`,
-    '',
-    'Timed 512x512 MatMul:',
-    ...r.probes.map((p) => {
-      if (!p.ok) return `  ${p.provider.padEnd(7)} did not run: ${p.reason}`;
-      const software = p.provider === 'webgpu' && softwareWebgpu(r) ? ' (software adapter)' : '';
-      return `  ${p.provider.padEnd(7)} ${p.matmulMs} ms, ${p.gflops} GFLOP/s${software}`;
-    }),
-    '',
-    ...(r.advice.length === 0 ? ['A GPU provider runs here.'] : ['No GPU provider runs here:', ...r.advice.map((a) => `  - ${a}`)]),
-  ];
   return lines.join('\n') + '\n';
 }

@@ -18,6 +18,7 @@ import type {
   TrainResult,
 } from '../protocol';
 import { LruCache } from '../lruCache';
+import { gpuReport, gpuReportText, type GpuReport } from '../../runtime/session/gpuReport';
 import { describeEntity } from './cards';
 import { PredictionEngine } from './predictionEngine';
 import { dataColumns, evaluateTag, trainDomainTag, trainFunctionTag } from './training';
@@ -60,6 +61,12 @@ export class RuntimeService {
 
   dataColumns(dataPath: string): string[] {
     return dataColumns(dataPath);
+  }
+
+  async checkGpu(): Promise<{ report: GpuReport; text: string }> {
+    const report = await gpuReport();
+    this.log(`GPU check: ${report.probes.map((p) => `${p.provider} ${p.ok ? `${p.matmulMs} ms` : 'did not run'}`).join(', ')}`);
+    return { report, text: gpuReportText(report) };
   }
 
   predict(ref: EntityRef): Promise<Predictions> {

@@ -114,6 +114,31 @@ export function isSoftwareDriver(d: VulkanDriver): boolean {
   return /lvp|llvmpipe|swiftshader/i.test(`${d.manifest} ${d.library}`);
 }
 
+/** The report as aligned text, for the terminal and the editor's Check GPU document. */
+export function gpuReportText(r: GpuReport): string {
+  const found = (x: string | null) => x ?? 'not found';
+  const lines = [
+    `platform            ${r.platform}, onnxruntime ${r.onnxruntimeVersion}`,
+    `providers built in  ${r.backends.map((b) => `${b.name}${b.bundled ? '' : ' (separate library)'}`).join(', ')}`,
+    `GPU devices         ${r.devices.length > 0 ? r.devices.join(', ') : 'none visible'}`,
+    ...(r.nvidiaGpus.length > 0 ? [`NVIDIA GPUs         ${r.nvidiaGpus.join('; ')}`] : []),
+    `Vulkan loader       ${found(r.vulkanLoader)}`,
+    `Vulkan drivers      ${r.vulkanDrivers.length > 0 ? r.vulkanDrivers.map((d) => `${d.library}${d.apiVersion ? ` (Vulkan ${d.apiVersion})` : ''}`).join(', ') : 'none'}`,
+    `CUDA provider       ${r.cudaProviderLibrary ? 'installed' : 'not installed'}`,
+    `CUDA libraries      ${Object.entries(r.cudaLibraries).map(([lib, at]) => `${lib} ${at ? 'found' : 'missing'}`).join(', ')}`,
+    '',
+    'Timed 512x512 MatMul:',
+    ...r.probes.map((p) => {
+      if (!p.ok) return `  ${p.provider.padEnd(7)} did not run: ${p.reason}`;
+      const software = p.provider === 'webgpu' && softwareWebgpu(r) ? ' (software adapter)' : '';
+      return `  ${p.provider.padEnd(7)} ${p.matmulMs} ms, ${p.gflops} GFLOP/s${software}`;
+    }),
+    '',
+    ...(r.advice.length === 0 ? ['A GPU provider runs here.'] : ['No GPU provider runs here:', ...r.advice.map((a) => `  - ${a}`)]),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 async function probeProvider(provider: Provider): Promise<ProviderProbe> {
   try {
     const { session, provider: ran, fallbackReason } = await createOrtSession(matmulModel(MATMUL_SIZE), provider);
