@@ -46,7 +46,7 @@ test('an NVIDIA GPU without the CUDA provider or CUDA 12 libraries: the advice n
     cudaLibraries: { 'libcudart.so.12': '/usr/local/cuda/lib64/libcudart.so.12', 'libcublas.so.12': null, 'libcudnn.so.9': null },
   };
   const advice = gpuAdvice(nvidia);
-  assert.ok(advice.some((a) => /--onnxruntime-node-install=cuda12/.test(a)));
+  assert.ok(advice.some((a) => /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(a)));
   assert.ok(advice.some((a) => /libcublas\.so\.12, libcudnn\.so\.9/.test(a)));
   assert.ok(advice.some((a) => /hardware Vulkan driver/.test(a)), 'only the software Vulkan driver is installed');
 });

@@ -102,7 +102,7 @@ export function gpuAdvice(r: Omit<GpuReport, 'advice'>): string[] {
   }
   if (r.nvidiaGpus.length > 0 || r.devices.some((d) => d.startsWith('/dev/nvidia'))) {
     if (!r.cudaProviderLibrary) {
-      advice.push('For CUDA on this NVIDIA GPU: reinstall onnxruntime-node with its CUDA provider (npm install onnxruntime-node --onnxruntime-node-install=cuda12, see docs/extension.md).');
+      advice.push('For CUDA on this NVIDIA GPU: reinstall onnxruntime-node with its CUDA provider (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node, see docs/extension.md, "Using a GPU").');
     }
     const missing = Object.entries(r.cudaLibraries).filter(([, at]) => at === null).map(([lib]) => lib);
     if (missing.length > 0) advice.push(`onnxruntime's CUDA provider loads CUDA 12 and cuDNN 9; not found: ${missing.join(', ')} (install the CUDA 12 runtime and cuDNN 9, or add their folder to LD_LIBRARY_PATH).`);
