@@ -9,7 +9,8 @@ import type { Hit, ScanEnv } from './hits';
 export type ColumnRole = EntityKind | 'other';
 
 const SMILES_HEADER = /smiles|^smi$/i;
-const SEQUENCE_HEADER = /(^|[^a-z])(seq|sequence|sequences|peptide|aa_?seq|protein_sequence)($|[^a-z])/i;
+// A GenBank or UniProt table's protein column is its translation; epitope, motif, substrate and CDR3 columns hold peptides.
+const SEQUENCE_HEADER = /(^|[^a-z])(seq|sequence|sequences|peptides?|aa_?seq|protein_sequence|translation|epitopes?|motifs?|substrates?|cdr3)($|[^a-z])/i;
 
 export function roleFromHeader(name: string): ColumnRole {
   if (SMILES_HEADER.test(name)) return 'smiles';

@@ -101,9 +101,27 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
     return env.context.underSmilesHeader(line, start, end) ? 'column' : 'none';
   };
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
+  // One bracket atom ([N+], [O-]) is a token of a SMILES vocabulary unless a cue or an assignment (`ion = "[Na+]"`) says it is a molecule.
+  if (shape.atoms === 1 && context() === 'none' && !ASSIGNED_STRING.test(text.slice(Math.max(0, start - 8), start))) return;
+  // Letters alone (CCCCCC) may name a constant or a colour instead.
+  if (!shape.strongEvidence && !shape.weakEvidence && (isDeclaredName(text, start, end) || isColour(candidate, env.context.lineText(line)))) return;
   if (masks.overlaps(start, end)) return;
   if (!env.judge.parses(candidate)) return;
   hits.push({ kind: 'smiles', start, end, text: candidate });
+}
+
+const ASSIGNED_STRING = /[^=!<>]=\s*["']$/;
+const DECLARATION = /\b(?:const|let|var|final|static|readonly|enum|def|class|function|val)\s+$/;
+/** A name being assigned (CCCCCC = 6, but not CCCCCC == x) or declared (const CCCCCC). */
+function isDeclaredName(text: string, start: number, end: number): boolean {
+  if (/^\s*=(?!=)/.test(text.slice(end, end + 8))) return true;
+  return DECLARATION.test(text.slice(Math.max(0, start - 16), start));
+}
+
+const HEX_COLOUR = /^(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/;
+const COLOUR_WORD = /colou?r|fill|stroke|background|border|palette|theme|hex|rgb/i;
+function isColour(candidate: string, line: string): boolean {
+  return HEX_COLOUR.test(candidate) && COLOUR_WORD.test(line);
 }
 
 /** Drops what prose and markup put around a SMILES: sentence punctuation, brackets, emphasis. */

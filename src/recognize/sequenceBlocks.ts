@@ -1,0 +1,106 @@
+// Sequences wrapped over several lines outside FASTA records: a 60-column block in a
+// triple-quoted string, a Markdown code fence, a docstring or a printed cell output, and
+// string pieces that Python or JavaScript concatenate ("MKTAYIAK" / "QRQISFVK" on the next
+// line, no comma between). The block is one entity: its range runs from the first residue to
+// the last, its text is the residues without line breaks or indentation.
+//
+// A bare block's lines are joined only when they read as one text cut at a fixed width: every
+// line but the last as long as the first (at least MIN_WIDTH residues), the last no longer.
+// Peptides listed one per line have lengths of their own and stay apart.
+import { acceptProtein } from './proteinRules';
+import type { Hit, ScanEnv } from './hits';
+
+const MIN_WIDTH = 40;
+/** Residues alone on a line, indented or not, a stop '*' allowed at its end. */
+const BARE = /^[ \t]*([A-Z]+)\*?[ \t]*$/;
+/** The start of a triple-quoted string, its residues running to the line end: `seq = """MKTAY`. */
+const OPENER = /(?:"""|''')([A-Z]+)[ \t]*$/;
+/** Residues closing a triple-quoted string: `QRQISF"""`. */
+const CLOSER = /^[ \t]*([A-Z]+)(?:"""|''')/;
+/** One piece of a concatenated string literal: a quoted run of residues, optionally after `name = (` or `(`, before `+` or `\`. */
+const PIECE = /^[ \t]*(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?\(?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
+
+interface LinePart {
+  /** Offset of the first residue in the text, and the residues. */
+  readonly start: number;
+  readonly residues: string;
+}
+
+/** True for the lines a block can be made of: incremental rescans widen over them. */
+export function isBlockLine(text: string): boolean {
+  return BARE.test(text) || OPENER.test(text) || CLOSER.test(text) || PIECE.test(text);
+}
+
+export interface SequenceBlocks {
+  readonly hits: Hit[];
+  /** Lines [first, last] of accepted blocks; other scanners skip them. */
+  readonly lineSpans: Array<[number, number]>;
+}
+
+/** Blocks that start on lines [fromLine, toLine] (they may run past toLine), skipping lines in `skip` (sorted spans). */
+export function findSequenceBlocks(env: ScanEnv, fromLine: number, toLine: number, skip: ReadonlyArray<[number, number]>): SequenceBlocks {
+  const hits: Hit[] = [];
+  const lineSpans: Array<[number, number]> = [];
+  let s = 0;
+  for (let line = fromLine; line <= toLine; line++) {
+    while (s < skip.length && skip[s][1] < line) s++;
+    if (s < skip.length && skip[s][0] <= line) {
+      line = skip[s][1];
+      continue;
+    }
+    const limit = s < skip.length ? skip[s][0] - 1 : env.lines.lineCount - 1;
+    const block = pieceBlock(env, line, limit) ?? wrappedBlock(env, line, limit);
+    if (!block) continue;
+    const last = line + block.length - 1;
+    const text = block.map((p) => p.residues).join('');
+    const end = block[block.length - 1].start + block[block.length - 1].residues.length;
+    if (acceptProtein(text, 'none', () => false)) {
+      hits.push({ kind: 'protein', start: block[0].start, end, text });
+      lineSpans.push([line, last]);
+    }
+    line = last;
+  }
+  return { hits, lineSpans };
+}
+
+/** Concatenated string pieces from `line` on: each piece but the last ends without a comma. */
+function pieceBlock(env: ScanEnv, line: number, limit: number): LinePart[] | null {
+  const parts: LinePart[] = [];
+  for (let l = line; l <= limit; l++) {
+    const t = env.context.lineText(l);
+    const m = PIECE.exec(t);
+    if (!m) break;
+    parts.push({ start: env.lines.lineStart(l) + t.indexOf(m[1] + m[2] + m[1]) + 1, residues: m[2] });
+    // A comma ends the literal (a list item), a closing bracket ends the expression.
+    if (m[4] !== '') break;
+  }
+  return parts.length >= 2 ? parts : null;
+}
+
+/** Bare residue lines cut at one width, from `line` on; the first may follow a triple-quote opener, the last may close it. */
+function wrappedBlock(env: ScanEnv, line: number, limit: number): LinePart[] | null {
+  const part = (l: number, re: RegExp): LinePart | null => {
+    const t = env.context.lineText(l);
+    const m = re.exec(t);
+    return m ? { start: env.lines.lineStart(l) + (re === OPENER ? m.index + 3 : t.indexOf(m[1])), residues: m[1] } : null;
+  };
+  const first = part(line, BARE) ?? part(line, OPENER);
+  if (!first) return null;
+  const opened = !BARE.test(env.context.lineText(line));
+  const parts = [first];
+  let width = opened ? 0 : first.residues.length;
+  for (let l = line + 1; l <= limit; l++) {
+    const prev = parts[parts.length - 1].residues.length;
+    if (width > 0 && prev !== width) break;
+    const next = part(l, BARE) ?? part(l, CLOSER);
+    if (!next) break;
+    if (width === 0) {
+      width = next.residues.length;
+      if (first.residues.length > width) break;
+    }
+    if (width < MIN_WIDTH || next.residues.length > width) break;
+    parts.push(next);
+    if (!BARE.test(env.context.lineText(l))) break;
+  }
+  return parts.length >= 2 ? parts : null;
+}
