@@ -8,7 +8,7 @@ import type { Hit, ScanEnv } from './hits';
 
 export type ColumnRole = EntityKind | 'other';
 
-const SMILES_HEADER = /smiles|^smi$/i;
+const SMILES_HEADER = /smiles|^smi$|^(?:structure|molecule)s?$/i;
 // A GenBank or UniProt table's protein column is its translation; epitope, motif, substrate and CDR3 columns hold peptides.
 const SEQUENCE_HEADER = /(^|[^a-z])(seq|sequence|sequences|peptides?|aa_?seq|protein_sequence|translation|epitopes?|motifs?|substrates?|cdr3)($|[^a-z])/i;
 
@@ -23,6 +23,11 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
   const { text } = env;
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  // Markdown writes a value as code or in emphasis: `CCO`, **CCO**.
+  while (end - start >= 2 && MARKUP.includes(text[start]) && text[end - 1] === text[start]) {
+    start++;
+    end--;
+  }
   if (end - start < 1) return null;
   let value = text.slice(start, end);
   if (kind === 'smiles') {
@@ -36,6 +41,8 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
   }
   return acceptProtein(value.toUpperCase(), 'column', () => false) ? { kind, start, end, text: value } : null;
 }
+
+const MARKUP = '`*_';
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;

@@ -3,15 +3,25 @@
 import type { LineIndex } from './lineIndex';
 
 const SMILES_CUE = /smiles|molfromsmi|\bsmi\b/i;
+// Words that say the next thing is a molecule: "the solvents CCO and CC(C)=O".
+const MOLECULE_CUE = /\b(?:molecules?|compounds?|solvents?|ligands?|reagents?|metabolites?|fragments?|analogu?es?)\b[^.;!?]*$/i;
+// A chemical name right before the candidate ("n-butane (CCCC)", "- 1-chloropropane: CCCCl", "| ethanol | CCO |")
+// or right after it ("CCCC (n-butane)"): systematic and common names end in these.
+const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|ol|al|one|ide|ine|ate|ite|ile|yde|ether|ester|acid|urea|furan|pyrrole|benzene|toluene|xylene|ium)`;
+const NAME_BEFORE = new RegExp(String.raw`(?:^|[\s|(])${CHEMICAL_NAME}\s*(?:[:=(,|]|--?|—|–|is)?\s*[\`'"*_]*$`, 'i');
+const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)?\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
-const LIST_ITEM = /^\s*(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?$/;
+// One quoted string per line, or one token per Markdown list item.
+const LIST_ITEM = /^\s*(?:(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?|(?:[-*+]|\d+[.)])\s+`?[^\s`]+`?\s*)$/;
 const HEADER_WORD = /(?<![\w-])[\w-]*smiles[\w-]*(?![\w-])/gi;
 // A printed table's header: names and spaces, no code.
 const HEADER_LINE = /^[\w .|-]+$/;
-const LIST_OPENER = /[[({]\s*$/;
+const LIST_OPENER = /[[({:]\s*$/;
 // Upper-case words with a letter no organic-subset atom has: SMILES fragments (CC, CCN) are not shouting.
 const CAPS_WORD = /\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
 const WORD = /\b[A-Za-z]{2,}\b/g;
+
+const SMILES_OR_MOLECULE_CUE = new RegExp(`${SMILES_CUE.source}|${MOLECULE_CUE.source.replace('[^.;!?]*$', '')}`, 'i');
 
 /** How many lines above a cue may sit when it opens a list (or heads a printed table), and around a protein cue. */
 const LIST_LINES_ABOVE = 20;
@@ -28,6 +38,7 @@ const ORDINARY_LINE = 300;
 
 export class LineContext {
   private readonly smilesCue = new Map<number, boolean>();
+  private readonly moleculeListCue = new Map<number, boolean>();
   private readonly proteinCue = new Map<number, boolean>();
   private readonly capsProse = new Map<number, boolean>();
 
@@ -43,11 +54,12 @@ export class LineContext {
    * `smiles = [` followed by `"CCO",`. A cue further away does not count: in
    * `"tags": ["CO", "NO"]` below a record's SMILES, or in a long minified line, it says nothing.
    */
-  nearSmilesCue(line: number, start: number): boolean {
+  nearSmilesCue(line: number, start: number, end: number): boolean {
     const lineStart = this.lines.lineStart(line);
     const before = this.text.slice(Math.max(lineStart, start - SMILES_CUE_REACH), start);
-    if (SMILES_CUE.test(before)) return true;
-    return this.inCuedList(line, this.smilesCue, SMILES_CUE);
+    if (SMILES_CUE.test(before) || MOLECULE_CUE.test(before) || NAME_BEFORE.test(before)) return true;
+    if (NAME_AFTER.test(this.text.slice(end, Math.min(this.lines.lineEnd(line), end + SMILES_CUE_REACH)))) return true;
+    return this.inCuedList(line, this.moleculeListCue, SMILES_OR_MOLECULE_CUE);
   }
 
   /** The line is an item (one quoted string) of a list whose opening line carries the cue. */

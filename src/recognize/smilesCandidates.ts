@@ -97,8 +97,9 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   }
   const line = env.lines.lineOf(start);
   const context = (): SmilesContext => {
-    if (env.context.nearSmilesCue(line, start)) return isQuoted(text, start, end) ? 'cued-quoted' : 'cued';
-    return env.context.underSmilesHeader(line, start, end) ? 'column' : 'none';
+    if (env.context.underSmilesHeader(line, start, end)) return 'column';
+    if (env.context.nearSmilesCue(line, start, end)) return isQuoted(text, start, end) ? 'cued-quoted' : 'cued';
+    return 'none';
   };
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
   // One bracket atom ([N+], [O-]) is a token of a SMILES vocabulary unless a cue or an assignment (`ion = "[Na+]"`) says it is a molecule.
