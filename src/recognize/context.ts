@@ -10,15 +10,18 @@ const MOLECULE_CUE = /\b(?:molecules?|compounds?|solvents?|ligands?|reagents?|me
 const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|ol|al|one|ide|ine|ate|ite|ile|yde|ether|ester|acid|urea|furan|pyrrole|benzene|toluene|xylene|ium)`;
 const NAME_BEFORE = new RegExp(String.raw`(?:^|[\s|(])${CHEMICAL_NAME}\s*(?:[:=(,|]|--?|—|–|is)?\s*[\`'"*_]*$`, 'i');
 const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)?\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
-const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
+const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|substrate|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
 // One quoted string per line, or one token per Markdown list item.
 const LIST_ITEM = /^\s*(?:(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?|(?:[-*+]|\d+[.)])\s+`?[^\s`]+`?\s*)$/;
 const HEADER_WORD = /(?<![\w-])[\w-]*smiles[\w-]*(?![\w-])/gi;
+const PROTEIN_HEADER_CUE = /peptide|sequence|\bseq\b|epitope|motif|substrate|translation/i;
+const PROTEIN_HEADER_WORD = /(?<![\w-])[\w-]*(?:peptide|sequence|seq|epitope|motif|substrate|translation)[\w-]*(?![\w-])/gi;
 // A printed table's header: names and spaces, no code.
 const HEADER_LINE = /^[\w .|-]+$/;
 const LIST_OPENER = /[[({:]\s*$/;
-// Upper-case words with a letter no organic-subset atom has: SMILES fragments (CC, CCN) are not shouting.
-const CAPS_WORD = /\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
+// Upper-case words with a letter no organic-subset atom has: SMILES fragments (CC, CCN) are not shouting,
+// and neither are quoted strings (a list of peptides on one line).
+const CAPS_WORD = /(?<!["'`])\b(?=[A-Z]*[ADEGHJKLMQRTUVWXYZ])[A-Z]{2,}\b/g;
 const WORD = /\b[A-Za-z]{2,}\b/g;
 
 const SMILES_OR_MOLECULE_CUE = new RegExp(`${SMILES_CUE.source}|${MOLECULE_CUE.source.replace('[^.;!?]*$', '')}`, 'i');
@@ -40,6 +43,7 @@ export class LineContext {
   private readonly smilesCue = new Map<number, boolean>();
   private readonly moleculeListCue = new Map<number, boolean>();
   private readonly proteinCue = new Map<number, boolean>();
+  private readonly proteinHeader = new Map<number, boolean>();
   private readonly capsProse = new Map<number, boolean>();
 
   constructor(private readonly text: string, private readonly lines: LineIndex) {}
@@ -79,13 +83,22 @@ export class LineContext {
    * the candidate.
    */
   underSmilesHeader(line: number, start: number, end: number): boolean {
+    return this.underHeader(line, start, end, this.smilesCue, SMILES_CUE, HEADER_WORD);
+  }
+
+  /** As underSmilesHeader, for a column headed peptide, sequence, epitope, motif or substrate. */
+  underProteinHeader(line: number, start: number, end: number): boolean {
+    return this.underHeader(line, start, end, this.proteinHeader, PROTEIN_HEADER_CUE, PROTEIN_HEADER_WORD);
+  }
+
+  private underHeader(line: number, start: number, end: number, cache: Map<number, boolean>, cue: RegExp, word: RegExp): boolean {
     const lineStart = this.lines.lineStart(line);
     const [left, right] = [start - lineStart, end - lineStart];
     for (let l = line - 1; l >= Math.max(0, line - LIST_LINES_ABOVE); l--) {
       const t = this.lineText(l);
       if (t.trim() === '') return false;
-      if (!this.cached(this.smilesCue, l, SMILES_CUE) || !HEADER_LINE.test(t)) continue;
-      for (const m of t.matchAll(HEADER_WORD)) {
+      if (!this.cached(cache, l, cue) || !HEADER_LINE.test(t)) continue;
+      for (const m of t.matchAll(word)) {
         if (m.index === left || m.index + m[0].length === right) return true;
       }
     }
@@ -106,7 +119,7 @@ export class LineContext {
     for (let l = Math.max(0, line - PROTEIN_CUE_LINES_AROUND); l <= last; l++) {
       if (l !== line && this.lines.lineEnd(l) - this.lines.lineStart(l) <= ORDINARY_LINE && this.cached(this.proteinCue, l, PROTEIN_CUE)) return true;
     }
-    return this.inCuedList(line, this.proteinCue, PROTEIN_CUE);
+    return this.inCuedList(line, this.proteinCue, PROTEIN_CUE) || this.underProteinHeader(line, start, end);
   }
 
   /** A line shouting in capitals: at least three upper-case words, at least half of its words. */

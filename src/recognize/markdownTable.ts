@@ -69,7 +69,8 @@ export class MarkdownTables {
   /**
    * Column roles when the table has a header (a header row, then a separator row): from the
    * header's names, or, where a name says nothing, from the rows: a column whose filled cells are
-   * mostly molecules with ring or bracket evidence holds molecules, short ones (CCO) included.
+   * mostly molecules with ring or bracket evidence (and two atoms or more) holds molecules, short
+   * ones (CCO) included.
    */
   private rolesOf(first: number): ColumnRole[] | null {
     let roles = this.roles.get(first);
@@ -85,8 +86,10 @@ export class MarkdownTables {
           cells(env, l).forEach(([s, e], i) => {
             if (i >= named.length || named[i] !== 'other' || env.text.slice(s, e).trim() === '') return;
             filled[i]++;
+            // Lone bracket atoms ([N+], [O-]) are tokens of a vocabulary as often as molecules.
             const hit = judgeCell(env, s, e, 'smiles');
-            if (hit && smilesShape(hit.text)?.strongEvidence) evidence[i]++;
+            const shape = hit && smilesShape(hit.text);
+            if (shape && shape.strongEvidence && shape.atoms >= 2) evidence[i]++;
           });
         }
         roles = named.map((r, i) => (r === 'other' && filled[i] >= 2 && evidence[i] * 2 >= filled[i] ? 'smiles' : r));

@@ -5,8 +5,9 @@
 // the last, its text is the residues without line breaks or indentation.
 //
 // A bare block's lines are joined only when they read as one text cut at a fixed width: every
-// line but the last as long as the first (at least MIN_WIDTH residues), the last no longer.
-// Peptides listed one per line have lengths of their own and stay apart.
+// line but the last as long as the first (a width tools wrap at: 40 or more, round or one of a
+// few others), the last no longer. Sequences listed one per line have lengths of their own and
+// stay apart.
 import { acceptProtein } from './proteinRules';
 import type { Hit, ScanEnv } from './hits';
 
@@ -17,8 +18,11 @@ const BARE = /^[ \t]*([A-Z]+)\*?[ \t]*$/;
 const OPENER = /(?:"""|''')([A-Z]+)[ \t]*$/;
 /** Residues closing a triple-quoted string: `QRQISF"""`. */
 const CLOSER = /^[ \t]*([A-Z]+)(?:"""|''')/;
-/** One piece of a concatenated string literal: a quoted run of residues, optionally after `name = (` or `(`, before `+` or `\`. */
+/** One piece of a concatenated string literal: a quoted run of residues before `+` or `\`; the first may follow `name = (` or `(`. */
 const PIECE = /^[ \t]*(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?\(?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
+const CONTINUED_PIECE = /^[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
+/** Widths that text is wrapped at: round numbers, and the few others tools use. */
+const isWrapWidth = (width: number) => width >= MIN_WIDTH && (width % 10 === 0 || [64, 72, 75, 76, 79].includes(width));
 
 interface LinePart {
   /** Offset of the first residue in the text, and the residues. */
@@ -68,7 +72,7 @@ function pieceBlock(env: ScanEnv, line: number, limit: number): LinePart[] | nul
   const parts: LinePart[] = [];
   for (let l = line; l <= limit; l++) {
     const t = env.context.lineText(l);
-    const m = PIECE.exec(t);
+    const m = (l === line ? PIECE : CONTINUED_PIECE).exec(t);
     if (!m) break;
     parts.push({ start: env.lines.lineStart(l) + t.indexOf(m[1] + m[2] + m[1]) + 1, residues: m[2] });
     // A comma ends the literal (a list item), a closing bracket ends the expression.
@@ -98,7 +102,7 @@ function wrappedBlock(env: ScanEnv, line: number, limit: number): LinePart[] | n
       width = next.residues.length;
       if (first.residues.length > width) break;
     }
-    if (width < MIN_WIDTH || next.residues.length > width) break;
+    if (!isWrapWidth(width) || next.residues.length > width) break;
     parts.push(next);
     if (!BARE.test(env.context.lineText(l))) break;
   }
