@@ -19,7 +19,7 @@ const OPENER = /(?:"""|''')([A-Z]+)[ \t]*$/;
 /** Residues closing a triple-quoted string: `QRQISF"""`. */
 const CLOSER = /^[ \t]*([A-Z]+)(?:"""|''')/;
 /** One piece of a concatenated string literal: a quoted run of residues before `+` or `\`; the first may follow `name = (` or `(`. */
-const PIECE = /^[ \t]*(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?\(?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
+const PIECE = /^[ \t]*(?:(?:const|let|var)[ \t]+)?(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?\(?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
 const CONTINUED_PIECE = /^[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
 /** Widths that text is wrapped at: round numbers, and the few others tools use. */
 const isWrapWidth = (width: number) => width >= MIN_WIDTH && (width % 10 === 0 || [64, 72, 75, 76, 79].includes(width));
