@@ -2,7 +2,7 @@
 // the lowest thresholds, since the header already said what it is.
 import { smilesShape } from './smilesSyntax';
 import { acceptSmiles } from './smilesRules';
-import { acceptProtein } from './proteinRules';
+import { acceptProtein, readsAsWord } from './proteinRules';
 import type { EntityKind } from './types';
 import type { Hit, ScanEnv } from './hits';
 
@@ -39,10 +39,14 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
     value = value.slice(0, -1);
     end--;
   }
-  return acceptProtein(value.toUpperCase(), 'column', () => false) ? { kind, start, end, text: value } : null;
+  const upper = value.toUpperCase();
+  // Sequence columns hold words too (unknown, missing); files write sequences in capitals or all in lower case, and longer.
+  if (upper !== value && value.length < WORD_MAX && readsAsWord(upper)) return null;
+  return acceptProtein(upper, 'column', () => false) ? { kind, start, end, text: value } : null;
 }
 
 const MARKUP = '`*_';
+const WORD_MAX = 20;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;

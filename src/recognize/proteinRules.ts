@@ -49,6 +49,11 @@ export function acceptProtein(seq: string, context: ProteinContext | (() => Prot
   return (typeof context === 'function' ? context() : context) === 'cued' && !capsProse();
 }
 
+/** Letters that no English word avoids, or a word's letter pairs: "unknown", "missing", "translation" in a sequence column. */
+export function readsAsWord(seq: string): boolean {
+  return PROSE_FORBIDDEN.test(seq) || wordLike(seq);
+}
+
 /**
  * The residue alphabet written out in some order (ACDEFGHIKLMNPQRSTVWY, ARNDCQEGHILKMFPSTWYV) as a
  * constant, a regular expression's class or in prose: no letter twice. A protein of 15 residues

@@ -52,6 +52,7 @@ export function findSequenceBlocks(env: ScanEnv, fromLine: number, toLine: numbe
       line = skip[s][1];
       continue;
     }
+    if (!mayStartBlock(env.text, env.lines.lineStart(line), env.lines.lineEnd(line))) continue;
     const limit = s < skip.length ? skip[s][0] - 1 : env.lines.lineCount - 1;
     const block = pieceBlock(env, line, limit) ?? wrappedBlock(env, line, limit);
     if (!block) continue;
@@ -66,6 +67,29 @@ export function findSequenceBlocks(env: ScanEnv, fromLine: number, toLine: numbe
   }
   return { hits, lineSpans };
 }
+
+/**
+ * A cheap look at text[start, end) before any regular expression: a block's first line ends with
+ * residues (bare, or after a triple quote), or its first quote opens residues (a string piece).
+ */
+function mayStartBlock(text: string, start: number, end: number): boolean {
+  let e = end;
+  while (e > start && (text.charCodeAt(e - 1) === SPACE || text.charCodeAt(e - 1) === TAB)) e--;
+  const last = text.charCodeAt(e - 1);
+  if (isUpper(last) || last === STAR) return true;
+  for (let i = start; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE || c === APOSTROPHE) return isUpper(text.charCodeAt(i + 1));
+  }
+  return false;
+}
+
+const SPACE = 32;
+const TAB = 9;
+const STAR = 42;
+const QUOTE = 34;
+const APOSTROPHE = 39;
+const isUpper = (c: number) => c >= 65 && c <= 90;
 
 /** Concatenated string pieces from `line` on: each piece but the last ends without a comma. */
 function pieceBlock(env: ScanEnv, line: number, limit: number): LinePart[] | null {
