@@ -7,8 +7,9 @@ const SMILES_CUE = /smiles|molfromsmi|\bsmi\b/i;
 const MOLECULE_CUE = /\b(?:molecules?|compounds?|solvents?|ligands?|reagents?|metabolites?|fragments?|analogu?es?)\b[^.;!?]*$/i;
 // A chemical name right before the candidate ("n-butane (CCCC)", "- 1-chloropropane: CCCCl", "| ethanol | CCO |")
 // or right after it ("CCCC (n-butane)"): systematic and common names end in these.
-const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|ol|al|one|ide|ine|ate|ite|ile|yde|ether|ester|acid|urea|furan|pyrrole|benzene|toluene|xylene|ium)`;
-const NAME_BEFORE = new RegExp(String.raw`(?:^|[\s|(])${CHEMICAL_NAME}\s*(?:[:=(,|]|--?|—|–|is)?\s*[\`'"*_]*$`, 'i');
+const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|yl|ol|al|one|ide|ine|ate|ite|ile|yde|ether|ester|acid|urea|furan|pyrrole|benzene|toluene|xylene|ium)`;
+const NAME_END = new RegExp(String.raw`${CHEMICAL_NAME}$`, 'i');
+const NAME_BEFORE_TAIL = /(?:\s*(?:[:=(,|]|--?|—|–|\bis))?\s*[`'"*_]*$/;
 const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)?\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|substrate|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
 // One quoted string per line, or one token per Markdown list item.
@@ -61,7 +62,7 @@ export class LineContext {
   nearSmilesCue(line: number, start: number, end: number): boolean {
     const lineStart = this.lines.lineStart(line);
     const before = this.text.slice(Math.max(lineStart, start - SMILES_CUE_REACH), start);
-    if (SMILES_CUE.test(before) || MOLECULE_CUE.test(before) || NAME_BEFORE.test(before)) return true;
+    if (SMILES_CUE.test(before) || MOLECULE_CUE.test(before) || nameBefore(before)) return true;
     if (NAME_AFTER.test(this.text.slice(end, Math.min(this.lines.lineEnd(line), end + SMILES_CUE_REACH)))) return true;
     return this.inCuedList(line, this.moleculeListCue, SMILES_OR_MOLECULE_CUE);
   }
@@ -94,10 +95,14 @@ export class LineContext {
   private underHeader(line: number, start: number, end: number, cache: Map<number, boolean>, cue: RegExp, word: RegExp): boolean {
     const lineStart = this.lines.lineStart(line);
     const [left, right] = [start - lineStart, end - lineStart];
+    // Most lines are settled by their cached cue verdict: the header must carry the cue, and only
+    // then are the lines between looked at (a blank one ends the table).
+    let blankFrom = line;
     for (let l = line - 1; l >= Math.max(0, line - LIST_LINES_ABOVE); l--) {
+      if (!this.cached(cache, l, cue)) continue;
+      for (; blankFrom > l; blankFrom--) if (this.isBlank(blankFrom - 1)) return false;
       const t = this.lineText(l);
-      if (t.trim() === '') return false;
-      if (!this.cached(cache, l, cue) || !HEADER_LINE.test(t)) continue;
+      if (!HEADER_LINE.test(t)) continue;
       for (const m of t.matchAll(word)) {
         if (m.index === left || m.index + m[0].length === right) return true;
       }
@@ -135,6 +140,15 @@ export class LineContext {
     return v;
   }
 
+  private isBlank(line: number): boolean {
+    const end = this.lines.lineEnd(line);
+    for (let i = this.lines.lineStart(line); i < end; i++) {
+      const c = this.text.charCodeAt(i);
+      if (c !== 32 && c !== 9 && c !== 13 && c !== 12 && c !== 11) return false;
+    }
+    return true;
+  }
+
   private cached(cache: Map<number, boolean>, line: number, cue: RegExp): boolean {
     let v = cache.get(line);
     if (v === undefined) {
@@ -143,6 +157,15 @@ export class LineContext {
     }
     return v;
   }
+}
+
+/** `before` ends with a chemical name and at most one separator: "n-butane (", "1-chloropropane: ", "| ethanol | ". */
+function nameBefore(before: string): boolean {
+  const tail = NAME_BEFORE_TAIL.exec(before);
+  const rest = tail ? before.slice(0, tail.index) : before;
+  let i = rest.length;
+  while (i > 0 && /[A-Za-z0-9,()'-]/.test(rest[i - 1])) i--;
+  return i < rest.length && (i === 0 || /[\s|(]/.test(rest[i - 1])) && NAME_END.test(rest.slice(i));
 }
 
 const QUOTES = '\'"`';

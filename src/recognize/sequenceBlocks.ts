@@ -70,13 +70,15 @@ export function findSequenceBlocks(env: ScanEnv, fromLine: number, toLine: numbe
 
 /**
  * A cheap look at text[start, end) before any regular expression: a block's first line ends with
- * residues (bare, or after a triple quote), or its first quote opens residues (a string piece).
+ * residues (bare, or after a triple quote), or it is a string piece (ending in a quote, `+` or `\`)
+ * whose first quote opens residues. Most lines of code end otherwise and are not read further.
  */
 function mayStartBlock(text: string, start: number, end: number): boolean {
   let e = end;
   while (e > start && (text.charCodeAt(e - 1) === SPACE || text.charCodeAt(e - 1) === TAB)) e--;
   const last = text.charCodeAt(e - 1);
   if (isUpper(last) || last === STAR) return true;
+  if (last !== QUOTE && last !== APOSTROPHE && last !== PLUS && last !== BACKSLASH) return false;
   for (let i = start; i < e; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE || c === APOSTROPHE) return isUpper(text.charCodeAt(i + 1));
@@ -89,6 +91,8 @@ const TAB = 9;
 const STAR = 42;
 const QUOTE = 34;
 const APOSTROPHE = 39;
+const PLUS = 43;
+const BACKSLASH = 92;
 const isUpper = (c: number) => c >= 65 && c <= 90;
 
 /** Concatenated string pieces from `line` on: each piece but the last ends without a comma. */

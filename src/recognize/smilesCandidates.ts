@@ -1,7 +1,7 @@
 // The SMILES lexer: runs of characters SMILES can contain, cut at whitespace, quotes,
 // commas and other characters SMILES never holds, then trimmed of prose punctuation.
 import { smilesShape } from './smilesSyntax';
-import { acceptSmiles, type SmilesContext } from './smilesRules';
+import { acceptSmiles, isSmilesWord, type SmilesContext } from './smilesRules';
 import { isQuoted } from './context';
 import type { LineMasks } from './masks';
 import type { Hit, ScanEnv } from './hits';
@@ -98,7 +98,10 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   const line = env.lines.lineOf(start);
   const context = (): SmilesContext => {
     if (env.context.underSmilesHeader(line, start, end)) return 'column';
-    if (env.context.nearSmilesCue(line, start, end)) return isQuoted(text, start, end) ? 'cued-quoted' : 'cued';
+    const quoted = isQuoted(text, start, end);
+    // An unquoted word (CC, NO) is refused whatever cue is near: the cues need not be looked for.
+    if (!quoted && isSmilesWord(candidate)) return 'none';
+    if (env.context.nearSmilesCue(line, start, end)) return quoted ? 'cued-quoted' : 'cued';
     return 'none';
   };
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
@@ -120,7 +123,7 @@ function isDeclaredName(text: string, start: number, end: number): boolean {
 }
 
 const HEX_COLOUR = /^(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/;
-const COLOUR_WORD = /colou?r|fill|stroke|background|border|palette|theme|hex|rgb/i;
+const COLOUR_WORD = /colou?r|fill|stroke|background|border|palette|theme|rgb|hex(?![a-z])/i;
 function isColour(candidate: string, line: string): boolean {
   return HEX_COLOUR.test(candidate) && COLOUR_WORD.test(line);
 }
