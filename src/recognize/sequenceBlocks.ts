@@ -14,12 +14,12 @@ import type { Hit, ScanEnv } from './hits';
 const MIN_WIDTH = 40;
 /** Residues alone on a line, indented or not, a stop '*' allowed at its end. */
 const BARE = /^[ \t]*([A-Z]+)\*?[ \t]*$/;
-/** The start of a triple-quoted string, its residues running to the line end: `seq = """MKTAY`. */
-const OPENER = /(?:"""|''')([A-Z]+)[ \t]*$/;
-/** Residues closing a triple-quoted string: `QRQISF"""`. */
-const CLOSER = /^[ \t]*([A-Z]+)(?:"""|''')/;
-/** One piece of a concatenated string literal: a quoted run of residues before `+` or `\`; the first may follow `name = (` or `(`. */
-const PIECE = /^[ \t]*(?:(?:const|let|var)[ \t]+)?(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?\(?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
+/** The start of a triple-quoted string or a JavaScript template literal, its residues running to the line end: `seq = """MKTAY`. */
+const OPENER = /(?:"""|'''|`)([A-Z]+)[ \t]*$/;
+/** Residues closing a triple-quoted string or a template literal: `QRQISF"""`. */
+const CLOSER = /^[ \t]*([A-Z]+)(?:"""|'''|`)/;
+/** One piece of a concatenated string literal: a quoted run of residues before `+` or `\`; the first may follow `name = (`, `(` or a call (`Seq(`). */
+const PIECE = /^[ \t]*(?:(?:const|let|var)[ \t]+)?(?:[\w.[\]]+[ \t]*\+?=[ \t]*)?(?:[\w.]*\()?[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
 const CONTINUED_PIECE = /^[ \t]*(["'])([A-Z]+)\1[ \t]*([+\\]?)[ \t]*([,;)]*)[ \t]*(?:#.*|\/\/.*)?$/;
 /** Widths that text is wrapped at: round numbers, and the few others tools use. */
 const isWrapWidth = (width: number) => width >= MIN_WIDTH && (width % 10 === 0 || [64, 72, 75, 76, 79].includes(width));
@@ -114,7 +114,7 @@ function wrappedBlock(env: ScanEnv, line: number, limit: number): LinePart[] | n
   const part = (l: number, re: RegExp): LinePart | null => {
     const t = env.context.lineText(l);
     const m = re.exec(t);
-    return m ? { start: env.lines.lineStart(l) + (re === OPENER ? m.index + 3 : t.indexOf(m[1])), residues: m[1] } : null;
+    return m ? { start: env.lines.lineStart(l) + (re === OPENER ? m.index + m[0].indexOf(m[1]) : t.indexOf(m[1])), residues: m[1] } : null;
   };
   const first = part(line, BARE) ?? part(line, OPENER);
   if (!first) return null;

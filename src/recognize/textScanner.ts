@@ -22,8 +22,8 @@ const CHUNK_LINES = 4000;
 /** How far an incremental rescan follows a block of sequence lines or an SD record. */
 const BLOCK_CAP = 5000;
 const SEQUENCE_LINE = /^[A-Za-z]+\*?$/;
-/** A FASTA header, or a triple-quoted string's opening line, above sequence lines. */
-const OPENS_BLOCK = /^>|"""|'''/;
+/** A FASTA header, or the opening line of a triple-quoted string or template literal, above sequence lines. */
+const OPENS_BLOCK = /^>|"""|'''|`/;
 
 export class TextScanner {
   readonly env: ScanEnv;

@@ -32,6 +32,8 @@ test('a sequence wrapped in a triple-quoted string, a fence, a docstring or an o
     [`seq = (\n    "${SEQ.slice(0, 100)}"\n    "${SEQ.slice(100)}"\n)\n`, `protein ${SEQ} 1:5-2:${5 + SEQ.length - 100}`],
     [`seq = "${SEQ.slice(0, 100)}" \\\n      "${SEQ.slice(100)}"\n`, `protein ${SEQ} 0:7-1:${7 + SEQ.length - 100}`],
     [`const seq = "${SEQ.slice(0, 100)}" +\n  "${SEQ.slice(100)}";\n`, `protein ${SEQ} 0:13-1:${3 + SEQ.length - 100}`],
+    [`const construct = \`${SEQ.slice(0, 40)}\n${SEQ.slice(40).match(/.{1,60}/g)!.join('\n')}\`;\n`, `protein ${SEQ} 0:19-3:${(SEQ.length - 40) % 60 || 60}`],
+    [`record = Seq("${SEQ.slice(0, 100)}"\n             "${SEQ.slice(100)}")\n`, `protein ${SEQ} 0:14-1:${14 + SEQ.length - 100}`],
   ];
   for (const [text, expected] of cases) assert.deepEqual((await scan(text)).map(at), [expected], text);
 });
