@@ -9,8 +9,9 @@ const MOLECULE_CUE = /\b(?:molecules?|compounds?|solvents?|ligands?|reagents?|me
 // or right after it ("CCCC (n-butane)"): systematic and common names end in these.
 const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|yl|ol|al|one|ide|ine|ate|ite|ile|yde|ether|ester|acid|urea|furan|pyrrole|benzene|toluene|xylene|ium)`;
 const NAME_END = new RegExp(String.raw`${CHEMICAL_NAME}$`, 'i');
-const NAME_BEFORE_TAIL = /(?:\s*(?:[:=(,|]|--?|—|–|\bis))?\s*[`'"*_]*$/;
-const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)?\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
+// A separator between name and candidate is required: "the carbonyl C=O stretch" names a bond, not a molecule.
+const NAME_BEFORE_TAIL = /\s*(?:[:=(,|]|--?|—|–|\bis)\s*[`'"*_]*$/;
+const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|substrate|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
 // One quoted string per line, or one token per Markdown list item.
 const LIST_ITEM = /^\s*(?:(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?|(?:[-*+]|\d+[.)])\s+`?[^\s`]+`?\s*)$/;
@@ -162,7 +163,8 @@ export class LineContext {
 /** `before` ends with a chemical name and at most one separator: "n-butane (", "1-chloropropane: ", "| ethanol | ". */
 function nameBefore(before: string): boolean {
   const tail = NAME_BEFORE_TAIL.exec(before);
-  const rest = tail ? before.slice(0, tail.index) : before;
+  if (!tail) return false;
+  const rest = before.slice(0, tail.index);
   let i = rest.length;
   while (i > 0 && /[A-Za-z0-9,()'-]/.test(rest[i - 1])) i--;
   return i < rest.length && (i === 0 || /[\s|(]/.test(rest[i - 1])) && NAME_END.test(rest.slice(i));
