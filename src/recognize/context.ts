@@ -11,7 +11,7 @@ const CHEMICAL_NAME = String.raw`[A-Za-z0-9,()'-]*(?:ane|ene|yne|yl|ol|al|one|id
 const NAME_END = new RegExp(String.raw`${CHEMICAL_NAME}$`, 'i');
 // A separator between name and candidate is required: "the carbonyl C=O stretch" names a bond, not a molecule.
 const NAME_BEFORE_TAIL = /\s*(?:[:=(,|]|--?|—|–|\bis)\s*[`'"*_]*$/;
-const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)\s*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
+const NAME_AFTER = new RegExp(String.raw`^[\`'"*_]*\s*(?:[:=(,|]|--?|—|–|is)\s*[*_]*${CHEMICAL_NAME}(?![A-Za-z])`, 'i');
 const PROTEIN_CUE = /peptide|protein|sequence|residue|\bseqs?\b|motif|epitope|substrate|amino|antigen|\bchain\b|fasta|\bpdb\b/i;
 // One quoted string per line, or one token per Markdown list item.
 const LIST_ITEM = /^\s*(?:(["'`])[^"'`:]*\1\s*,?\s*(#.*|\/\/.*)?|(?:[-*+]|\d+[.)])\s+`?[^\s`]+`?\s*)$/;
@@ -164,10 +164,11 @@ export class LineContext {
 function nameBefore(before: string): boolean {
   const tail = NAME_BEFORE_TAIL.exec(before);
   if (!tail) return false;
-  const rest = before.slice(0, tail.index);
+  // Emphasis around the name: "**Ethanol**: `CCO`".
+  const rest = before.slice(0, tail.index).replace(/[*_]+$/, '');
   let i = rest.length;
   while (i > 0 && /[A-Za-z0-9,()'-]/.test(rest[i - 1])) i--;
-  return i < rest.length && (i === 0 || /[\s|(]/.test(rest[i - 1])) && NAME_END.test(rest.slice(i));
+  return i < rest.length && (i === 0 || /[\s|(*_]/.test(rest[i - 1])) && NAME_END.test(rest.slice(i));
 }
 
 const QUOTES = '\'"`';
