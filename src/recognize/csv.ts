@@ -85,12 +85,8 @@ export function tableLayout(env: ScanEnv, delimiter: number): TableLayout {
   const named = header.cells.map((c) => roleFromHeader(env.text.slice(c.start, c.end)));
   if (named.some((r) => r !== 'other')) return { key: `true:${named.join(',')}`, delimiter, roles: named, hasHeader: true };
   const roles = inferRoles(env, delimiter, header.cells.length, header.next);
-  // A first row whose cell in a role column is no entity of that role, or a lower-case word above upper-case sequences, names the columns.
-  const hasHeader = roles.some((role, i) => {
-    const cell = header.cells[i];
-    if (role === 'other' || !cell) return false;
-    return !judgeCell(env, cell.start, cell.end, role) || (role === 'protein' && /[a-z]/.test(env.text.slice(cell.start, cell.end)));
-  });
+  // A first row whose cell in a role column is no entity of that role ("translation" above sequences) names the columns.
+  const hasHeader = roles.some((role, i) => role !== 'other' && header.cells[i] !== undefined && !judgeCell(env, header.cells[i].start, header.cells[i].end, role));
   return { key: `${hasHeader}:${roles.join(',')}`, delimiter, roles, hasHeader };
 }
 

@@ -157,6 +157,9 @@ test('the residue alphabet, header words, colour names and tokenizer vocabularie
   assert.deepEqual((await scan(tsv, 'tsv')).map((e) => `${e.text} ${e.range.start.line}`), [`${SEQ.slice(0, 40)} 1`, `${SEQ.slice(40, 120)} 2`]);
   const unnamed = `id\tname\n1\t${SEQ.slice(0, 40)}\n2\t${SEQ.slice(40, 90)}\n3\t${SEQ.slice(90, 140)}\n4\t${SEQ.slice(140, 200)}\n`;
   assert.deepEqual((await scan(unnamed.replace('name', 'translation_notes'), 'tsv')).length, 4);
+  // With no header at all, a first row of sequences (in lower case too) is data.
+  const headless = [0, 50, 100, 150].map((i, k) => `P${k}\t${SEQ.slice(i, i + 50).toLowerCase()}\n`).join('');
+  assert.deepEqual((await scan(headless, 'tsv')).map((e) => e.range.start.line), [0, 1, 2, 3]);
   // Words in a sequence column are no sequences; sequences in lower case are.
   const words = 'id,sequence\n1,MKTAYIAKQRQISF\n2,unknown\n3,missing\n4,mktayiakqrqisfvk\n5,none\n';
   assert.deepEqual((await scan(words, 'csv')).map((e) => e.text), ['MKTAYIAKQRQISF', 'mktayiakqrqisfvk']);
