@@ -107,8 +107,10 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
   // One bracket atom ([N+], [O-]) is a token of a SMILES vocabulary unless a cue or an assignment (`ion = "[Na+]"`) says it is a molecule.
   if (shape.atoms === 1 && context() === 'none' && !ASSIGNED_STRING.test(text.slice(Math.max(0, start - 8), start))) return;
-  // Letters alone (CCCCCC) may name a constant or a colour instead.
-  if (!shape.strongEvidence && !shape.weakEvidence && (isDeclaredName(text, start, end) || isColour(candidate, env.context.lineText(line)))) return;
+  // Letters alone (CCCCCC) may name a constant or a colour instead, unless a name says otherwise ("CCO = ethanol").
+  if (!shape.strongEvidence && !shape.weakEvidence) {
+    if (isColour(candidate, env.context.lineText(line)) || (isDeclaredName(text, start, end) && context() === 'none')) return;
+  }
   if (masks.overlaps(start, end)) return;
   if (!env.judge.parses(candidate)) return;
   hits.push({ kind: 'smiles', start, end, text: candidate });

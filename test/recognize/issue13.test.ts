@@ -121,6 +121,7 @@ test('short SMILES that a table, a list or a sentence names as molecules', async
     '',
     'CCCC (n-butane) and the solvents CCN and CC#N.',
     '**Ethanethiol**: `CCS`, and `CCCO` (**propanol**).',
+    'CCCCC = n-pentane',
   ].join('\n');
   assert.deepEqual((await scan(text)).map((e) => `${e.text} ${e.range.start.line}:${e.range.start.character}`), [
     'CCOc1ccccc1 0:3',
@@ -137,6 +138,7 @@ test('short SMILES that a table, a list or a sentence names as molecules', async
     'CC#N 18:41',
     'CCS 19:18',
     'CCCO 19:29',
+    'CCCCC 20:0',
   ]);
   // Without a name, a list or a column, short ones stay words and acronyms.
   assert.deepEqual(await scan('The central nervous system (CNS), the CCN grant and CCCC in the log.\n- NO\n- CO\n'), []);
