@@ -20,7 +20,8 @@ export const scanCommand: CliCommand = {
     '  PATH    a file or a folder (walked recursively, skipping dot folders and node_modules)',
     '  --json  one JSON object per entity and per line: path, kind, text, line, character (0-based,',
     '          UTF-16), cell for notebooks, in_output when found in a cell output; skipped files',
-    '          give a line with path and skipped',
+    '          give a line with path and skipped. A sequence wrapped over several lines is one',
+    '          entity: line and character of its first residue, its text without line breaks',
   ].join('\n'),
   options: { json: { type: 'boolean' } },
   async run(args: ParsedArgs, signal: AbortSignal): Promise<void> {
