@@ -18,13 +18,12 @@ import { modelFingerprint } from '../tags/fingerprint';
 import type { TagName, TagValue } from '../tags/name';
 import { fillPlainText, lastTag, outputSlot, parseTemplate, type SlotValues, type Template } from '../tags/template';
 import { Tokenizer } from '../tokenizer/tokenizer';
-import type { TrainBackend } from './backend';
 import { checkpointFolderFor } from './checkpoint';
 import { ExpandedExamples, nextTokenNll, nextTokenObjective, tagParameter } from './objectives';
 import { SeededRng } from './rng';
-import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_MICRO_BATCH, DEFAULT_P, DEFAULT_SPLIT_FRACTION, setUpTags } from './stages';
+import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_MICRO_BATCH, DEFAULT_P, DEFAULT_SPLIT_FRACTION, setUpTags, type StageOptions } from './stages';
 import { bleu, chrF } from './textMetrics';
-import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
+import { trainParameters, type TrainResult } from './trainer';
 
 export const DEFAULT_FEW_SHOT = 3;
 /** Enough for a Multi30k caption in German, French or Czech on a 512-token vocabulary. */
@@ -40,27 +39,17 @@ export interface TextTask {
   readonly instruction?: string;
 }
 
-export interface TextStageOptions {
+/** The training settings are StageOptions' (stages.ts); the data is rows, and the tasks are templates. */
+export interface TextStageOptions
+  extends Pick<StageOptions, 'model' | 'backend' | 'startBundles' | 'p' | 'lr' | 'steps' | 'epochs' | 'batchSize' | 'microBatch' | 'seed' | 'evalEvery' | 'patience' | 'out' | 'signal' | 'onProgress' | 'onMessage'> {
   readonly stage: 'function' | 'cross';
-  readonly model: LoadedModel;
-  readonly backend: TrainBackend;
   /** The data's rows by column name. */
   readonly rows: readonly SlotValues[];
   /** The data's name, kept in the bundle's training summary. */
   readonly dataName: string;
   readonly tasks: readonly TextTask[];
-  readonly startBundles?: readonly string[];
   /** Tags that stay fixed. Default: none in stage function, the domain tags in stage cross. */
   readonly freeze?: readonly TagName[];
-  readonly p?: number;
-  readonly lr?: number;
-  readonly steps?: number;
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly microBatch?: number;
-  readonly seed?: number;
-  readonly evalEvery?: number;
-  readonly patience?: number;
   /** Test and validation share each of a seeded random split of the rows. */
   readonly splitFraction?: number;
   /** Score at most this many test rows per task (the first of the split); 0 skips scoring. */
@@ -69,10 +58,6 @@ export interface TextStageOptions {
   /** Solved examples in the few-shot baseline (default 3). */
   readonly fewShot?: number;
   readonly baselines?: boolean;
-  readonly out?: string;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (p: TrainProgress) => void;
-  readonly onMessage?: (text: string) => void;
 }
 
 export interface TextScores {
