@@ -50,7 +50,7 @@ export interface PromptEmbeddings {
   readonly mask: BigInt64Array;
 }
 
-/** Greedy continuation of one prompt given as token ids (BOS included when the model wants it). */
+/** Continuation of one prompt given as token ids (BOS included when the model wants it); greedy unless options.sampling. */
 export async function generateGreedy(model: LoadedModel, promptIds: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
   if (promptIds.length === 0) throw new UsageError('the prompt has no tokens', model.source.path);
   const prompt = { embeds: embedTokens(model, promptIds), batch: 1, seq: promptIds.length, mask: new BigInt64Array(promptIds.length).fill(1n) };
