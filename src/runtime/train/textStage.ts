@@ -194,7 +194,7 @@ export async function runTextStage(options: TextStageOptions): Promise<TextStage
     reports.push(
       await scoreTextTask({
         model, bundles: [trained], template: task.template.text, instruction: task.instruction, rows: test.map((i) => options.rows[i]), fewShotPool: pool,
-        fewShot: options.fewShot ?? DEFAULT_FEW_SHOT, baselines: options.baselines !== false, maxNewTokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, seed, signal: options.signal,
+        fewShot: options.baselines === false ? 0 : options.fewShot ?? DEFAULT_FEW_SHOT, instructionBaseline: options.baselines !== false, maxNewTokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, seed, signal: options.signal,
       }),
     );
   }
@@ -231,8 +231,10 @@ export interface ScoreTextOptions {
   readonly rows: readonly SlotValues[];
   /** Rows the few-shot baseline's examples are drawn from (seeded). */
   readonly fewShotPool: readonly SlotValues[];
+  /** Solved examples in the few-shot baseline; 0 skips it. */
   readonly fewShot: number;
-  readonly baselines: boolean;
+  /** Whether to score the plain instruction baseline. */
+  readonly instructionBaseline: boolean;
   readonly maxNewTokens: number;
   readonly seed: number;
   readonly signal?: AbortSignal;
@@ -251,15 +253,15 @@ export async function scoreTextTask(o: ScoreTextOptions): Promise<TextTaskReport
   const generator = await createTextGenerator({ model: o.model, bundles: o.bundles });
   const tagged = (await generator.generate(o.rows, { template: o.template, maxNewTokens: o.maxNewTokens, signal: o.signal })).map((g) => firstLine(g.text));
   const baselines: Record<string, TextScores> = {};
-  if (o.baselines) {
-    const plain = (row: SlotValues) => fillPlainText(task.instruction, row);
+  const plain = (row: SlotValues) => fillPlainText(task.instruction, row);
+  if (o.instructionBaseline) {
     baselines.instruction = scores((await generateUntagged(o.model, o.rows.map(plain), { maxNewTokens: o.maxNewTokens, signal: o.signal })).map(firstLine));
-    if (o.fewShot > 0 && o.fewShotPool.length >= o.fewShot) {
-      const shots = new SeededRng(o.seed ^ 0xf3).permutation(o.fewShotPool.length).slice(0, o.fewShot).map((i) => o.fewShotPool[i]);
-      const solved = shots.map((row) => `${plain(row)} ${row[task.output]}`).join('\n');
-      const prompts = o.rows.map((row) => `${solved}\n${plain(row)}`);
-      baselines[`few_shot_${o.fewShot}`] = scores((await generateUntagged(o.model, prompts, { maxNewTokens: o.maxNewTokens, signal: o.signal })).map(firstLine));
-    }
+  }
+  if (o.fewShot > 0 && o.fewShotPool.length >= o.fewShot) {
+    const shots = new SeededRng(o.seed ^ 0xf3).permutation(o.fewShotPool.length).slice(0, o.fewShot).map((i) => o.fewShotPool[i]);
+    const solved = shots.map((row) => `${plain(row)} ${row[task.output]}`).join('\n');
+    const prompts = o.rows.map((row) => `${solved}\n${plain(row)}`);
+    baselines[`few_shot_${o.fewShot}`] = scores((await generateUntagged(o.model, prompts, { maxNewTokens: o.maxNewTokens, signal: o.signal })).map(firstLine));
   }
   return { template: o.template, test: scores(tagged), baselines, samples: tagged.slice(0, 3).map((output, k) => ({ reference: references[k], output })) };
 }
