@@ -8,6 +8,10 @@
 // decoding of the base model, the same for every seed, so it runs once; the few-shot examples
 // are drawn per seed.
 //   npx tsx scripts/translation-runs.ts [--seeds 0,1,2] [--rows 2000] [--test 60] [--domain-steps 60] [--translate-steps 120] [--lr 0.03] [--max-new-tokens 80] [--out DIR]
+// Decoding is greedy; `--sample T,P` samples every method alike at temperature T and top-p P
+// (the paper's generation.py: 0.6, 0.95) with the run's seed, and `--score-only` scores the
+// bundles an earlier run left in OUT instead of training (results then go to OUT/results-sampled.json
+// when sampling).
 // Model: $TAGLLM_MODEL, else stories260K.gguf under $TAGLLM_DATA_DIR (default ../shared/data);
 // data: $TAGLLM_DATA_DIR/translation/multi30k. The report (JSON) is the last stdout line and goes to OUT/results.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
     seeds: { type: 'string', default: '0,1,2' }, rows: { type: 'string', default: '2000' }, test: { type: 'string', default: '60' },
     'domain-steps': { type: 'string', default: '60' }, 'translate-steps': { type: 'string', default: '120' }, lr: { type: 'string', default: '0.03' },
     'max-new-tokens': { type: 'string', default: '80' },
+    sample: { type: 'string' }, 'score-only': { type: 'boolean', default: false },
     out: { type: 'string', default: join(tmpdir(), 'tagllm-translation') },
   },
 });
@@ -62,6 +67,9 @@ async function main(): Promise<void> {
   const test = parallel('test_2016_flickr').slice(0, Number(args.test));
   const results: Record<string, unknown>[] = [];
   const instructionScores: Record<string, TextScores> = {};
+  const [temperature, topP] = (args.sample ?? '').split(',').map(Number);
+  const sampled = args.sample !== undefined;
+  const resultsFile = join(args.out!, sampled ? 'results-sampled.json' : 'results.json');
   for (const seed of seeds) {
     const dir = join(args.out!, `seed${seed}`);
     mkdirSync(dir, { recursive: true });
@@ -71,12 +79,11 @@ async function main(): Promise<void> {
     const mono = order.slice(nRows, 2 * nRows).map((i) => all[i]);
     const progress = (name: string) => (p: { step: number; totalSteps: number; loss: number; validationLoss?: number }) =>
       p.step % 50 === 0 && log(`  ${name} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${p.validationLoss !== undefined ? ` valid ${p.validationLoss.toFixed(3)}` : ''}`);
-    const lang: Record<string, string> = {};
+    const lang: Record<string, string> = Object.fromEntries(Object.keys(LANGS).map((l) => [l, join(dir, `lang-${l}`)]));
     const stageReports: Record<string, unknown> = {};
-    for (const l of Object.keys(LANGS) as Lang[]) {
+    for (const l of args['score-only'] ? [] : (Object.keys(LANGS) as Lang[])) {
       const file = join(dir, `mono.${l}.txt`);
       writeFileSync(file, mono.map((r) => r[l]).join('\n') + '\n');
-      lang[l] = join(dir, `lang-${l}`);
       const r = await runStage({
         stage: 'domain', model, backend, data: file, inputColumns: ['text'], domains: [tagOf(l)], steps: Number(args['domain-steps']), batchSize: 16, lr, seed,
         out: lang[l], baselines: true, onMessage: log, onProgress: progress(tagOf(l)),
@@ -94,16 +101,20 @@ async function main(): Promise<void> {
       stageReports[name] = { valid_loss_start: r.valid_loss_start, valid_loss_best: r.valid_loss_best, steps: r.steps, best_step: r.best_step, wall_s: r.wall_s };
       return out;
     };
-    const translate = await train('translate', [['en', 'de'], ['en', 'fr']]);
-    const direct = await train('translate-direct', [['en', 'cs'], ['de', 'fr']]);
+    const translate = args['score-only'] ? join(dir, 'translate') : await train('translate', [['en', 'de'], ['en', 'fr']]);
+    const direct = args['score-only'] ? join(dir, 'translate-direct') : await train('translate-direct', [['en', 'cs'], ['de', 'fr']]);
 
     const scores: Record<string, Record<string, TextScores>> = {};
     const samples: Record<string, unknown> = {};
     for (const [s, t] of [['en', 'de'], ['en', 'fr'], ['en', 'cs'], ['de', 'fr']] as [Lang, Lang][]) {
       const pair = `${s}-${t}`;
-      const common = { model, template: template(s, t), instruction: instruction(s, t), rows: test, fewShotPool: pairs, maxNewTokens: Number(args['max-new-tokens']), seed };
-      const r = await scoreTextTask({ ...common, bundles: [translate, lang[s], lang[t]], fewShot: 3, instructionBaseline: !(pair in instructionScores) });
-      instructionScores[pair] ??= r.baselines.instruction;
+      const common = {
+        model, template: template(s, t), instruction: instruction(s, t), rows: test, fewShotPool: pairs, maxNewTokens: Number(args['max-new-tokens']), seed,
+        ...(sampled && { sampling: { temperature, topP, seed } }),
+      };
+      // greedy decoding of the base model gives the same instruction outputs for every seed
+      const r = await scoreTextTask({ ...common, bundles: [translate, lang[s], lang[t]], fewShot: 3, instructionBaseline: sampled || !(pair in instructionScores) });
+      if (r.baselines.instruction) instructionScores[pair] = r.baselines.instruction;
       scores[pair] = { tags: r.test, instruction: instructionScores[pair], ...r.baselines };
       samples[pair] = r.samples;
       if (pair === 'en-cs' || pair === 'de-fr') {
@@ -113,7 +124,7 @@ async function main(): Promise<void> {
       log(`seed ${seed} ${pair}: ${JSON.stringify(scores[pair])}`);
     }
     results.push({ seed, scores, stages: stageReports, samples });
-    writeFileSync(join(args.out!, 'results.json'), JSON.stringify({ args, model: model.source.path, results }, null, 2) + '\n');
+    writeFileSync(resultsFile, JSON.stringify({ args, model: model.source.path, results }, null, 2) + '\n');
   }
   await backend.release();
   process.stdout.write(JSON.stringify({ args, results }) + '\n');

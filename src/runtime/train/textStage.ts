@@ -9,6 +9,7 @@
 import { basename } from 'node:path';
 import { UsageError } from '../errors';
 import { randomSplit } from '../data/split';
+import type { SamplingOptions } from '../generate';
 import { createTextGenerator, generateUntagged } from '../generateText';
 import type { LoadedModel } from '../model/description';
 import { makeTagBundle, type TagBundle, type TagEntry } from '../tags/bundle';
@@ -236,6 +237,8 @@ export interface ScoreTextOptions {
   /** Whether to score the plain instruction baseline. */
   readonly instructionBaseline: boolean;
   readonly maxNewTokens: number;
+  /** Decode every method by sampling with these settings (default greedy). */
+  readonly sampling?: SamplingOptions;
   readonly seed: number;
   readonly signal?: AbortSignal;
 }
@@ -245,23 +248,24 @@ export function firstLine(text: string): string {
   return text.split('\n')[0].trim();
 }
 
-/** Greedy outputs of the tagged template and of the untagged baselines for `rows`, scored against the rows' outputs. */
+/** Outputs of the tagged template and of the untagged baselines for `rows`, decoded alike, scored against the rows' outputs. */
 export async function scoreTextTask(o: ScoreTextOptions): Promise<TextTaskReport> {
   const task = parseTask({ template: o.template, ...(o.instruction !== undefined && { instruction: o.instruction }) });
   const references = o.rows.map((r) => r[task.output]);
   const scores = (outputs: readonly string[]): TextScores => ({ chrf: chrF(outputs, references), bleu: bleu(outputs, references) });
   const generator = await createTextGenerator({ model: o.model, bundles: o.bundles });
-  const tagged = (await generator.generate(o.rows, { template: o.template, maxNewTokens: o.maxNewTokens, signal: o.signal })).map((g) => firstLine(g.text));
+  const decoding = { maxNewTokens: o.maxNewTokens, signal: o.signal, ...(o.sampling && { sampling: o.sampling }) };
+  const tagged = (await generator.generate(o.rows, { template: o.template, ...decoding })).map((g) => firstLine(g.text));
   const baselines: Record<string, TextScores> = {};
   const plain = (row: SlotValues) => fillPlainText(task.instruction, row);
   if (o.instructionBaseline) {
-    baselines.instruction = scores((await generateUntagged(o.model, o.rows.map(plain), { maxNewTokens: o.maxNewTokens, signal: o.signal })).map(firstLine));
+    baselines.instruction = scores((await generateUntagged(o.model, o.rows.map(plain), decoding)).map(firstLine));
   }
   if (o.fewShot > 0 && o.fewShotPool.length >= o.fewShot) {
     const shots = new SeededRng(o.seed ^ 0xf3).permutation(o.fewShotPool.length).slice(0, o.fewShot).map((i) => o.fewShotPool[i]);
     const solved = shots.map((row) => `${plain(row)} ${row[task.output]}`).join('\n');
     const prompts = o.rows.map((row) => `${solved}\n${plain(row)}`);
-    baselines[`few_shot_${o.fewShot}`] = scores((await generateUntagged(o.model, prompts, { maxNewTokens: o.maxNewTokens, signal: o.signal })).map(firstLine));
+    baselines[`few_shot_${o.fewShot}`] = scores((await generateUntagged(o.model, prompts, decoding)).map(firstLine));
   }
   return { template: o.template, test: scores(tagged), baselines, samples: tagged.slice(0, 3).map((output, k) => ({ reference: references[k], output })) };
 }
