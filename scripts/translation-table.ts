@@ -1,14 +1,15 @@
 // The markdown table of docs/RESULTS.md's translation section from scripts/translation-runs.ts's
-// results.json: per pair and method, chrF and BLEU as the mean over the seeds, then each seed.
-//   npx tsx scripts/translation-table.ts OUT/results.json
+// results files (several are joined, e.g. seeds scored by separate runs): per pair and method,
+// chrF and BLEU as the mean over the seeds, then each seed.
+//   npx tsx scripts/translation-table.ts OUT/results.json [MORE.json…]
 import { readFileSync } from 'node:fs';
 
 interface Scores { chrf: number; bleu: number }
 interface Results { results: { seed: number; scores: Record<string, Record<string, Scores>> }[] }
 
-const file = process.argv[2];
-if (!file) throw new Error('usage: translation-table.ts RESULTS.json');
-const { results } = JSON.parse(readFileSync(file, 'utf8')) as Results;
+const files = process.argv.slice(2);
+if (files.length === 0) throw new Error('usage: translation-table.ts RESULTS.json [MORE.json…]');
+const results = files.flatMap((file) => (JSON.parse(readFileSync(file, 'utf8')) as Results).results).sort((a, b) => a.seed - b.seed);
 const METHODS: [string, string][] = [
   ['tags', 'tags (`<Src> … <Tgt> <Translate>`)'],
   ['instruction', 'no tags, instruction'],
