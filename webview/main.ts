@@ -66,7 +66,10 @@ function columns(rows: readonly EntityRow[]): string[] {
 
 function cellValue(row: EntityRow, key: string): string | number | undefined {
   if (key.startsWith('d:')) return row.descriptors.find((d) => d.name === key.slice(2))?.value;
-  if (key.startsWith('p:')) return row.predictions.find((p) => p.tag === key.slice(2))?.value;
+  if (key.startsWith('p:')) {
+    const p = row.predictions.find((q) => q.tag === key.slice(2));
+    return p?.value ?? p?.text;
+  }
   return row[key as 'kind' | 'text' | 'where'];
 }
 

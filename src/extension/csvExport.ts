@@ -12,7 +12,10 @@ export function rowsToCsv(rows: readonly EntityRow[]): string {
   const lines = [header.map(quote).join(',')];
   for (const row of rows) {
     const descriptors = descriptorNames.map((n) => row.descriptors.find((d) => d.name === n)?.value);
-    const predictions = tagNames.map((t) => row.predictions.find((p) => p.tag === t)?.value);
+    const predictions = tagNames.map((t) => {
+      const p = row.predictions.find((q) => q.tag === t);
+      return p?.value ?? p?.text;
+    });
     const cells = [row.kind, row.text, row.where, ...[...descriptors, ...predictions].map((v) => (v === undefined ? '' : String(v)))];
     lines.push(cells.map(quote).join(','));
   }

@@ -33,8 +33,11 @@ export interface EntityCard {
 
 export interface TagPrediction {
   tag: string;
-  value: number;
+  /** A head's value; absent for a text-output function tag, which writes `text` instead. */
+  value?: number;
   unit?: string;
+  /** What a text-output function tag wrote for the entity. */
+  text?: string;
   bundle: string;
 }
 
@@ -72,6 +75,8 @@ export interface TrainFunctionParams {
   tagName: string;
   steps: number;
   outDir: string;
+  /** 'text': the label column is text the tag learns to write (next-token loss), not a number. */
+  output?: 'text';
 }
 
 export interface TrainDomainParams {

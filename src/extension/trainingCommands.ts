@@ -79,11 +79,21 @@ async function pickInputs(title: string, columns: string[]): Promise<string[]> {
   return picked.map((p) => p.label);
 }
 
-async function pickLabel(title: string, columns: string[], inputs: string[]): Promise<string> {
+const TEXT_OUTPUT = 'text output: the tag learns to write it';
+
+/** The label, and whether it is text the tag writes (a text-output function tag) rather than a number. */
+async function pickLabel(title: string, columns: string[], inputs: string[], offerText: boolean): Promise<{ label: string; output?: 'text' }> {
   // A computed label describes the first input, as the training module computes it.
   const computed = inputs.length === 0 ? [] : domainFor(inputs[0]) === '<SMILES>' ? computedMoleculeLabels : computedProteinLabels;
-  const items: vscode.QuickPickItem[] = [...columns.filter((c) => !inputs.includes(c)).map((c) => ({ label: c, description: 'column' })), ...computed];
-  return required(await vscode.window.showQuickPick(items, { title, placeHolder: 'Label: the value the tag learns to predict' })).label;
+  const others = columns.filter((c) => !inputs.includes(c));
+  const items: vscode.QuickPickItem[] = [
+    ...others.map((c) => ({ label: c, description: 'column' })),
+    ...computed,
+    ...(offerText ? others.map((c) => ({ label: c, description: TEXT_OUTPUT })) : []),
+  ];
+  const placeHolder = offerText ? 'Label: the value the tag learns to predict, or a text column it learns to write' : 'Label: the value the tag predicts';
+  const picked = required(await vscode.window.showQuickPick(items, { title, placeHolder }));
+  return picked.description === TEXT_OUTPUT ? { label: picked.label, output: 'text' } : { label: picked.label };
 }
 
 async function pickDomainTags(title: string, inputs: string[]): Promise<string[]> {
@@ -183,13 +193,13 @@ export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<Tra
     const dataPath = await pickDataFile(title);
     const columns = await dataColumns(ctx, dataPath);
     const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
+    const { label: labelColumn, output } = await pickLabel(title, columns, inputColumns, true);
     const domains = await pickDomainTags(title, inputColumns);
     const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
     return await runTraining(ctx, tagName, steps, (token) =>
-      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }, token),
+      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir, ...(output && { output }) }, token),
     );
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
@@ -229,7 +239,7 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     const dataPath = await pickDataFile(title);
     const columns = await dataColumns(ctx, dataPath);
     const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
+    const { label: labelColumn } = await pickLabel(title, columns, inputColumns, false);
     await ctx.panel.show();
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: evaluating ${tagName}`, cancellable: true }, (_, token) =>
       ctx.client.request(Evaluate, { bundlePath: bundle.description ?? '', tag: tagName, dataPath, inputColumns, labelColumn }, token),

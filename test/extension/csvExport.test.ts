@@ -12,3 +12,11 @@ test('CSV export: a column per descriptor and per tag, blanks where a row has no
   ]);
   assert.equal(csv, 'kind,text,where,MW,Length,<QED>\nsmiles,CC(=O)O,a.py:1,60.05,,0.4\nprotein,"MKV,""odd""",cell 2:1,,9,\n');
 });
+
+test('CSV export: a text-output tag\'s words fill its column, quoted when they hold commas or quotes', () => {
+  const csv = rowsToCsv([
+    row({ predictions: [{ tag: '<QED>', value: 0.4, bundle: 'qed' }, { tag: '<Name>', text: 'ethanol, "spirit"', bundle: 'names' }] }),
+    row({ text: 'CO', predictions: [{ tag: '<Name>', text: 'methanol', bundle: 'names' }] }),
+  ]);
+  assert.equal(csv, 'kind,text,where,<QED>,<Name>\nsmiles,CCO,a.py:1,0.4,"ethanol, ""spirit"""\nsmiles,CO,a.py:1,,methanol\n');
+});

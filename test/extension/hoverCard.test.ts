@@ -42,3 +42,11 @@ test('formatNumber keeps 3 decimals, 1 above 100, and exponents for the very lar
   assert.equal(formatNumber(123456), '1.235e+5');
   assert.equal(formatNumber(Number.NaN), 'NaN');
 });
+
+test('hover card: a text-output tag shows the words it wrote, escaped and shortened, beside numeric predictions', () => {
+  const written = 'Aspirin | an *acetyl* ester of salicylic acid, sold since 1899 as a pain reliever and fever reducer';
+  const md = hoverMarkdown({ kind: 'smiles', text: 'CC(=O)Oc1ccccc1C(=O)O' }, card, { predictions: [{ tag: '<QED>', value: 0.61234, bundle: 'qed' }, { tag: '<Name>', text: written, bundle: 'names' }], model: 'm', device: 'cpu' }, links);
+  assert.match(md, /\| \\<QED\\> \| 0\.612 \| qed \|/);
+  const row = md.split('\n').find((l) => l.startsWith('| \\<Name\\>'))!;
+  assert.match(row, /^\| \\<Name\\> \| “Aspirin \\\| an \\\*acetyl\\\* ester of salicylic acid, sold since 1…” \| names \|$/);
+});

@@ -5,7 +5,7 @@ import { InvalidFileError } from '../errors';
 import type { ModelFingerprint } from './fingerprint';
 import type { LinearHead } from './head';
 import { isTagName, type TagKind, type TagName, type TagValue } from './name';
-import { lastTag, parseTemplate } from './template';
+import { lastTag, outputSlot, parseTemplate } from './template';
 
 export const TAG_BUNDLE_FORMAT = 'tagllm.tagbundle';
 /**
@@ -35,6 +35,11 @@ export interface TagMeta {
   readonly template?: string;
   /** Function tags with a regression head: one entry per head output. */
   readonly outputs?: readonly HeadOutputMeta[];
+  /**
+   * 'text': a function tag that writes text through the model's own LM head (no head of its
+   * own); its template ends with the output slot after the tag (template.ts outputSlot).
+   */
+  readonly output?: 'text';
   readonly training?: TrainingSummary;
   readonly metrics?: Readonly<Record<string, number>>;
 }
@@ -122,7 +127,9 @@ export function checkTagBundle(bundle: TagBundle, where: string): void {
     if (info.template !== undefined) {
       const template = parseTemplate(info.template);
       if (lastTag(template) !== tag) fail(`function tag ${tag} must be the last tag of its template "${info.template}"`);
+      if (info.output === 'text' && outputSlot(template) === undefined) fail(`text-output tag ${tag} needs a template that ends with its output slot, e.g. "${tag} {output}"`);
     }
+    if (info.output === 'text' && (head || info.outputs)) fail(`text-output tag ${tag} has a head; it writes text through the model's LM head`);
     if (!head && !info.outputs) continue;
     if (!head) fail(`function tag ${tag} lists outputs but has no head.${tag}.weight`);
     if (!info.outputs) fail(`head.${tag} has no outputs in tagbundle.json`);
@@ -172,6 +179,7 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
     tags[name] = {
       kind: t.kind as TagKind,
       description: text(`tags.${name}.description`, t.description),
+      ...(t.output !== undefined && { output: t.output === 'text' ? ('text' as const) : fail(`tags.${name}.output must be "text"`) }),
       ...(t.template !== undefined && { template: text(`tags.${name}.template`, t.template) }),
       ...(outputs && {
         outputs: outputs.map((o, i) => {

@@ -161,7 +161,7 @@ interface TagSetup {
   readonly scale?: TargetScale;
 }
 
-async function setUpTags(options: StageOptions, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
+export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBundles' | 'p' | 'evaluateOnly' | 'functionTag'>, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
   const fingerprint = modelFingerprint(options.model);
   const bundles = await Promise.all((options.startBundles ?? []).map((b) => loadTagBundle(b, fingerprint)));
   const registry = bundles.length > 0 ? TagRegistry.compose(bundles) : undefined;
