@@ -13,8 +13,9 @@ import { scanCommand } from './commands/scan';
 import { predictCommand } from './commands/predict';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
+import { exportJobCommand } from './commands/export-job';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand, exportJobCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
