@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const list = (a: Float32Array) => Array.from(a);
   let out: Record<string, unknown>;
   if (request.kind === 'hidden') {
-    out = { hidden: list(await backend.hidden(batch)), seqLength: batch.seqLength, tokenIds: list(new Float32Array(batch.tokenIds)) };
+    out = { hidden: list(await backend.hidden(batch)), seqLength: batch.seqLength, rows: rows.map((r) => ({ tokenIds: Array.from(r.tokenIds), tagSpans: r.tagSpans })) };
   } else if (request.kind === 'regression') {
     const head = registry.get(readTag!).head!;
     const res = await backend.regressionStep(batch, rows.map((r) => r.readSpan), Float32Array.from(request.targets!), head);
