@@ -36,7 +36,7 @@ function parseCsv(text: string): string[][] {
 test('the job holds the rows, labels and split runStage trains on, with the defaults resolved', async () => {
   const model = await loadModel(dataPath('models', 'stories260K.gguf'));
   const out = join(scratch, 'qed');
-  const job = await exportTrainingJob({ ...run, model, out });
+  const { job, rows: rowCount } = await exportTrainingJob({ ...run, model, out });
   const written = JSON.parse(readFileSync(join(out, 'job.json'), 'utf8')) as TrainingJob;
   assert.deepEqual(written, job);
   const data = await readStageData(run);
@@ -50,6 +50,7 @@ test('the job holds the rows, labels and split runStage trains on, with the defa
   const [header, ...rows] = parseCsv(readFileSync(join(out, 'data.csv'), 'utf8'));
   assert.deepEqual(header, ['smiles', 'label', 'split']);
   assert.equal(rows.length, data.set.examples.length);
+  assert.equal(rowCount, rows.length);
   rows.forEach((row, i) => {
     assert.equal(row[0], data.set.examples[i].inputs[0]);
     assert.equal(Number(row[1]), data.set.examples[i].label);
@@ -69,7 +70,7 @@ test('start bundles are copied into the job, and one made for another model is r
   const model = await loadModel(dataPath('models', 'stories260K.gguf'));
   const smiles = { name: parseTagName('<SMILES>'), kind: 'domain' as const, description: 'SMILES', value: initTagValue(model.weights.get(EMBEDDING_WEIGHT)!, 2) };
   await saveTagBundle(join(scratch, 'smiles'), makeTagBundle(modelFingerprint(model), [smiles]));
-  const job = await exportTrainingJob({ ...run, stage: 'cross', model, out: join(scratch, 'cross'), startBundles: [join(scratch, 'smiles')] });
+  const { job } = await exportTrainingJob({ ...run, stage: 'cross', model, out: join(scratch, 'cross'), startBundles: [join(scratch, 'smiles')] });
   assert.deepEqual(job.startBundles, ['start/0']);
   assert.deepEqual(job.trainable, ['<QED>']);
   assert.deepEqual(readFileSync(join(scratch, 'cross', 'start', '0', 'tags.safetensors')), readFileSync(join(scratch, 'smiles', 'tags.safetensors')));

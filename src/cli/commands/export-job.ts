@@ -29,7 +29,7 @@ export const exportJobCommand: CliCommand = {
     const run = trainingRunOf(args);
     const out = requiredOption(args, 'out');
     const model = await loadModelOf(args, signal);
-    const job = await exportTrainingJob({ ...run, model, out }, (text) => process.stderr.write(`${text}\n`));
+    const { job } = await exportTrainingJob({ ...run, model, out }, (text) => process.stderr.write(`${text}\n`));
     process.stdout.write(JSON.stringify(job) + '\n');
   },
 };

@@ -14,8 +14,8 @@
 // adapter without them (tags trained with PEFT elsewhere) imports as domain tags, found by the
 // token names.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidFileError, ShapeMismatchError, UsageError } from '../errors';
 import { writeFolderAtomic } from '../fs/atomicWrite';
 import type { F32Tensor, LoadedModel } from '../model/description';
@@ -62,6 +62,7 @@ export async function exportPeftAdapter(model: LoadedModel, bundle: TagBundle, o
   }
   const flatTokens = names.flatMap((n) => tokens[n]);
   const tokenizerJson = withAddedTokens(model.tokenizerJson, flatTokens, vocabSize);
+  await mkdir(dirname(resolve(outDir)), { recursive: true });
   await writeFolderAtomic(resolve(outDir), async (tmp) => {
     const json = (name: string, doc: unknown) => writeFile(join(tmp, name), JSON.stringify(doc, null, 2) + '\n');
     await json(PEFT_CONFIG, {

@@ -5,8 +5,8 @@
 // template slot, `label`, and `split` = train / valid / test in the TS row order), the start
 // bundles under start/, and launch scripts for torchrun and Slurm.
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { writeFolderAtomic } from '../fs/atomicWrite';
 import type { LoadedModel } from '../model/description';
@@ -64,8 +64,8 @@ export interface ExportJobOptions extends StageDataOptions {
   readonly out: string;
 }
 
-/** Writes the job folder `options.out` (which must not exist, or be empty); returns job.json's content. */
-export async function exportTrainingJob(options: ExportJobOptions, say: (text: string) => void = () => undefined): Promise<TrainingJob> {
+/** Writes the job folder `options.out` (which must not exist, or be empty); returns job.json's content and the number of data rows. */
+export async function exportTrainingJob(options: ExportJobOptions, say: (text: string) => void = () => undefined): Promise<{ job: TrainingJob; rows: number }> {
   const target = resolve(options.out);
   if (existsSync(target) && readdirSync(target).length > 0) throw new UsageError('the job folder already exists and is not empty; remove it or choose another', options.out);
   const { task, description, units, set, split } = await readStageData(options, say);
@@ -111,6 +111,7 @@ export async function exportTrainingJob(options: ExportJobOptions, say: (text: s
   const header = [...task.slots, ...(job.label !== null ? ['label'] : []), 'split'];
   const lines = set.examples.map((e, i) => [...e.inputs, ...(job.label !== null ? [String(e.label)] : []), splitOfRow[i]].map(csvField).join(','));
   const tag = (job.functionTag ?? options.domains[0]).slice(1, -1);
+  await mkdir(dirname(target), { recursive: true });
   await writeFolderAtomic(target, async (tmp) => {
     await writeFile(join(tmp, JOB_FILE), JSON.stringify(job, null, 2) + '\n');
     await writeFile(join(tmp, JOB_DATA), [header.join(','), ...lines].join('\n') + '\n');
@@ -119,7 +120,7 @@ export async function exportTrainingJob(options: ExportJobOptions, say: (text: s
     await script(join(tmp, 'train-slurm.sbatch'), slurmScript(tag));
   });
   say(`${set.examples.length} rows (${split.train.length} train, ${split.valid.length} valid, ${split.test.length} test), ${job.steps} steps`);
-  return job;
+  return { job, rows: set.examples.length };
 }
 
 /** RFC 4180: quote a field holding a comma, quote or line break. */
