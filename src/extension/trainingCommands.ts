@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EntityService } from './entityService';
 import type { PredictionsPanel } from './predictionsPanel';
-import { DataColumns, Evaluate, ExportTrainingJob, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
+import { DataColumns, Evaluate, ExportTrainingJob, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainFunctionParams, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
 
@@ -178,21 +178,25 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
   }
 }
 
+/** The questions of Train Function Tag (and Export Training Job): data, inputs, label, domains, tag and steps. */
+async function askFunctionRun(ctx: TrainingContext, title: string): Promise<Omit<TrainFunctionParams, 'outDir'>> {
+  const dataPath = await pickDataFile(title);
+  const columns = await dataColumns(ctx, dataPath);
+  const inputColumns = await pickInputs(title, columns);
+  const labelColumn = await pickLabel(title, columns, inputColumns);
+  const domainTags = await pickDomainTags(title, inputColumns);
+  const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
+  const steps = await askSteps(title);
+  return { dataPath, inputColumns, labelColumn, domainTags, tagName, steps };
+}
+
 export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Train Function Tag';
   try {
-    const dataPath = await pickDataFile(title);
-    const columns = await dataColumns(ctx, dataPath);
-    const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
-    const domains = await pickDomainTags(title, inputColumns);
-    const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
-    const steps = await askSteps(title);
-    const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) =>
-      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }, token),
-    );
+    const choice = await askFunctionRun(ctx, title);
+    const outDir = bundleDirFor(choice.tagName);
+    return await runTraining(ctx, choice.tagName, choice.steps, (token) => ctx.client.request(TrainFunctionTag, { ...choice, outDir }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
     void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
@@ -204,18 +208,13 @@ export async function exportTrainingJobCommand(ctx: TrainingContext): Promise<st
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Export Training Job';
   try {
-    const dataPath = await pickDataFile(title);
-    const columns = await dataColumns(ctx, dataPath);
-    const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
-    const domains = await pickDomainTags(title, inputColumns);
-    const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
-    const steps = await askSteps(title);
+    const choice = await askFunctionRun(ctx, title);
+    const { tagName } = choice;
     const root = workspaceBundleDir();
     if (!root) throw new Error('open a folder first: jobs are written into its .tagllm/jobs/ folder');
     const outDir = path.join(root, 'jobs', `${tagName.replace(/[<>]/g, '').toLowerCase()}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: exporting a training job for ${tagName}` }, () =>
-      ctx.client.request(ExportTrainingJob, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }),
+      ctx.client.request(ExportTrainingJob, { ...choice, outDir }),
     );
     const reveal = 'Reveal Folder';
     void vscode.window
