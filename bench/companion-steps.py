@@ -5,7 +5,7 @@ micro-batch per step. Runs alternate (1, 2, 1, 2, ...) so load changes hit both;
 training loop's own (its last progress line: examples/s over the steps, start-up excluded),
 divided by the batch. Prints a Markdown table of medians.
 
-    python bench/companion-steps.py [--repeats 3] [--steps 30]
+    python bench/companion-steps.py [--repeats 2] [--steps 12] [--rows 120]
 
 Needs `npm run build` (dist/cli.js) and TAGLLM_DATA_DIR.
 """
@@ -41,14 +41,15 @@ def run(job: Path, model: Path, nproc: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--rows", type=int, default=120, help="ESOL rows in the job (the ridge warm start reads them all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model, job = Path(tmp) / "hf", Path(tmp) / "job"
         cli("export-hf", "--model", str(DATA / "models" / "stories260K.gguf"), "--out", str(model))
         cli("export-job", "--stage", "function", "--tag", "<QED>", "--model", str(DATA / "models" / "stories260K.gguf"),
-            "--data", str(DATA / "molnet" / "esol.csv"), "--limit", "400", "--label", "qed", "--steps", str(args.steps),
+            "--data", str(DATA / "molnet" / "esol.csv"), "--limit", str(args.rows), "--label", "qed", "--steps", str(args.steps),
             "--batch", str(BATCH), "--out", str(job))
         config = json.loads((job / "job.json").read_text())
         config.update(microBatch=BATCH // 2, evalEvery=0)

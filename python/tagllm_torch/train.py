@@ -37,7 +37,7 @@ from .init import init_head_weight, init_tag_value, target_scale
 from .job import Job
 from .metrics import regression_metrics
 from .model import FrozenModel
-from .objectives import next_token_nll, readout, regression_loss
+from .objectives import autocast, next_token_nll, readout, regression_loss
 from .ridge import fit_validated
 from .rng import SeededRng
 from .template import Tag, fill_template
@@ -152,16 +152,16 @@ def set_up_tags(job: Job, model: FrozenModel, device: torch.device) -> TagState:
 class Examples:
     """Every row expanded once (tokenization is the slow part), on demand."""
 
-    def __init__(self, job: Job, model: FrozenModel, tags: dict[str, torch.Tensor]) -> None:
+    def __init__(self, job: Job, model: FrozenModel, tags: dict[str, torch.Tensor], expand: Optional[Callable[[int], Expanded]] = None) -> None:
         self.job, self.model, self.tags = job, model, tags
-        self.p = {t: int(v.shape[0]) for t, v in tags.items()}
-        self.read_tag = job.function_tag if job.stage != "domain" else None
+        p = {t: int(v.shape[0]) for t, v in tags.items()}
+        read_tag = job.function_tag if job.stage != "domain" else None
+        self.expand = expand or (lambda i: expand_input(job.template, dict(zip(job.slots, job.inputs[i])), model, p, read_tag))
         self._cache: dict[int, Expanded] = {}
 
     def row(self, i: int) -> Expanded:
         if i not in self._cache:
-            values = dict(zip(self.job.slots, self.job.inputs[i]))
-            self._cache[i] = expand_input(self.job.template, values, self.model, self.p, self.read_tag)
+            self._cache[i] = self.expand(i)
         return self._cache[i]
 
     def batch(self, indices: list[int]):
@@ -265,6 +265,8 @@ def run_job(job: Job, model: FrozenModel, world: World, options: Options) -> dic
                 baselines = regression_baselines(job, model, train, valid, test, options.bf16)
         else:
             test_metrics = {"nll": nll_of(ex, test, job.eval_batch, options.bf16)}
+            if options.baselines:
+                baselines = {"untagged": {"nll": nll_of(untagged_examples(job, model), test, job.eval_batch, options.bf16)}}
         if options.out is not None:
             save_bundle(options.out, to_bundle(job, model, tags, {k: v for k, v in test_metrics.items() if v is not None}))
     world.barrier()
@@ -307,19 +309,33 @@ def regression_baselines(job: Job, model: FrozenModel, train: list[int], valid: 
     return out
 
 
-def untagged_features(job: Job, model: FrozenModel, bf16: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Hidden states of the template's text with the tags left out: last token and mean over tokens."""
-    n = len(job.inputs)
-    hidden_size = model.embedding.shape[1]
-    last, mean = np.zeros((n, hidden_size)), np.zeros((n, hidden_size))
+def untagged_examples(job: Job, model: FrozenModel) -> Examples:
+    """The inputs with no tags (the baselines' view): BOS when the model wants it, then the
+    template's text runs joined by spaces (stage domain: the input alone), as stages.ts builds them."""
     bos = [model.bos] if model.add_bos and model.bos is not None else []
-    for i in range(n):
-        pieces = fill_template(job.template, dict(zip(job.slots, job.inputs[i])))
-        text = " ".join(p.text for p in pieces if not isinstance(p, Tag))
-        ids = torch.tensor([bos + model.encode_text(text)], device=model.embedding.device)
-        with torch.no_grad():
-            h = model.hidden(model.embedding[ids], torch.ones_like(ids)).double().cpu().numpy()[0]
-        last[i], mean[i] = h[-1], h.mean(0)
+
+    def plain(i: int) -> Expanded:
+        if job.stage == "domain":
+            text = job.inputs[i][0]
+        else:
+            text = " ".join(p.text for p in fill_template(job.template, dict(zip(job.slots, job.inputs[i]))) if not isinstance(p, Tag))
+        return Expanded(tuple(bos + model.encode_text(text)), (), None)
+
+    return Examples(job, model, {}, plain)
+
+
+def untagged_features(job: Job, model: FrozenModel, bf16: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Hidden states of the untagged inputs: last token and mean over tokens."""
+    ex = untagged_examples(job, model)
+    n = len(job.inputs)
+    last, mean = np.zeros((n, model.embedding.shape[1])), np.zeros((n, model.embedding.shape[1]))
+    with torch.no_grad(), autocast(model.embedding.device, bf16):
+        for rows in ex.length_sorted(list(range(n)), job.eval_batch):
+            batch = ex.batch(rows)
+            h = model.hidden(batch.inputs_embeds, batch.attention_mask).double().cpu().numpy()
+            for r, i in enumerate(rows):
+                length = ex.row(i).length
+                last[i], mean[i] = h[r, length - 1], h[r, :length].mean(0)
     return last, mean
 
 
