@@ -18,7 +18,7 @@ import torch
 
 from .bundle import BundleError
 from .job import JobError, load_job
-from .model import load_frozen_model
+from .model import load_frozen_model, shard_decoder_layers
 from .train import Options, run_job, world_from_env
 
 
@@ -31,6 +31,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     train.add_argument("--out", help="the tag bundle to write; checkpoints go to OUT.checkpoint")
     train.add_argument("--resume", action="store_true", help="continue from OUT.checkpoint")
     train.add_argument("--bf16", action="store_true", help="run the frozen model under bf16 autocast (tags, head and losses stay float32)")
+    train.add_argument("--fsdp", action="store_true", help="shard the frozen decoder layers across the ranks (FSDP), for models one device cannot hold")
     train.add_argument("--device", default="auto", help="auto (cuda:LOCAL_RANK when CUDA is there), cpu or cuda")
     train.add_argument("--report", help="also write the JSON report to this file")
     train.add_argument("--no-baselines", action="store_true", help="skip the mean and linear-probe baselines")
@@ -40,6 +41,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         device = pick_device(args.device)
         job = load_job(args.job)
         model = load_frozen_model(args.model, device)
+        if args.fsdp and world.size > 1:
+            shard_decoder_layers(model)
         options = Options(out=Path(args.out) if args.out else None, resume=args.resume, bf16=args.bf16,
                           baselines=not args.no_baselines, on_message=lambda t: print(t, file=sys.stderr, flush=True))
         report = run_job(job, model, world, options)

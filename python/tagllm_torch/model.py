@@ -44,6 +44,20 @@ class FrozenModel:
         return self.model.get_output_embeddings()(hidden)
 
 
+def shard_decoder_layers(frozen: FrozenModel) -> int:
+    """FSDP (fully_shard) over each decoder layer, so each rank keeps 1/world of the layers'
+    weights and gathers one layer at a time. The embedding table, final norm and LM head stay
+    whole on every rank: tags are spliced into the embedding output, which needs the table."""
+    from torch.distributed.fsdp import fully_shard
+
+    layers = getattr(frozen.model.base_model, "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList):
+        raise ValueError(f"{type(frozen.model).__name__} has no decoder layer list (base_model.layers) to shard")
+    for layer in layers:
+        fully_shard(layer)
+    return len(layers)
+
+
 def _token_content(v: Any) -> Optional[str]:
     if isinstance(v, str):
         return v

@@ -10,7 +10,8 @@ Distributed: launched by torchrun or `accelerate launch` (both set RANK / WORLD_
 rank draws the same effective batch and takes a contiguous share of it; the trainable
 gradients (tags, head) are summed across ranks, so W ranks at batch B take exactly the steps
 one process takes at batch B. That all-reduce is what DDP does for these parameters; the
-frozen decoder has no gradients, so each rank holds a full copy of it.
+frozen decoder has no gradients, so each rank holds a copy of it, or with --fsdp a shard of
+its layers (model.shard_decoder_layers).
 """
 
 from __future__ import annotations

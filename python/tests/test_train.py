@@ -1,7 +1,7 @@
 """Training runs of an exported job: a bundle trained in PyTorch predicts the same values
-through `tagllm predict` (<= 1e-4); two processes under torchrun (gloo, CPU) reach the same tags
-as one process taking the same effective batch of twice their share; a resumed run ends where
-an uninterrupted one does."""
+through `tagllm predict` (<= 1e-4); two processes under torchrun (gloo, CPU), with or without
+FSDP, reach the same tags as one process taking the same effective batch of twice their share;
+a resumed run ends where an uninterrupted one does."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def variant(job: Path, folder: Path, **changes) -> Path:
 
 
 def test_two_process_ddp_reaches_the_tags_of_one_process(stories, stories_hf, qed_job, tmp_path):
-    """The job's effective batch is 8 in micro-batches of 4: one process takes both, each of two ranks one."""
+    """The job's effective batch is 8 in micro-batches of 4: one process takes both, each of two ranks one;
+    with and without FSDP sharding of the frozen decoder."""
     job = variant(qed_job, tmp_path / "job", evalEvery=0)
     one = companion("--job", str(job), "--model", str(stories_hf), "--out", str(tmp_path / "one"), "--no-baselines")
     two = companion("--job", str(job), "--model", str(stories_hf), "--out", str(tmp_path / "two"), "--no-baselines", nproc=2)
@@ -64,6 +65,11 @@ def test_two_process_ddp_reaches_the_tags_of_one_process(stories, stories_hf, qe
         assert np.allclose(a.values[name], b.values[name], rtol=0, atol=1e-5), name
         assert np.abs(a.values[name] - start).max() > 1e-3, f"{name} did not train"
     assert np.allclose(a.heads["<QED>"].weight, b.heads["<QED>"].weight, rtol=0, atol=1e-5)
+    # the same with the frozen decoder layers sharded across the two ranks (FSDP)
+    companion("--job", str(job), "--model", str(stories_hf), "--out", str(tmp_path / "fsdp"), "--no-baselines", "--fsdp", nproc=2)
+    c = load_bundle(tmp_path / "fsdp")
+    for name in a.values:
+        assert np.allclose(a.values[name], c.values[name], rtol=0, atol=1e-5), name
 
 
 def test_resume_ends_where_an_uninterrupted_run_ends(stories_hf, qed_job, tmp_path):

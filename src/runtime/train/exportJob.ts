@@ -162,7 +162,7 @@ function slurmScript(tag: string): string {
 #SBATCH --output=%x-%j.out
 #SBATCH --requeue
 ${COMPANION_NOTE}
-# Submit from this folder: MODEL=/path/to/hf-model sbatch train-slurm.sbatch. One torchrun per node,
+# Submit from this folder: MODEL=/path/to/hf-model sbatch train-slurm.sbatch [--fsdp]. One torchrun per node,
 # one process per GPU; a requeued or resubmitted job resumes from bundle.checkpoint.
 set -euo pipefail
 JOB_DIR=\${JOB_DIR:-$SLURM_SUBMIT_DIR}
