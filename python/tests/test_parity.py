@@ -79,3 +79,24 @@ def test_seeded_order_matches_ts():
     r = SeededRng(12345)
     assert [r.permutation(n) for n in (50, 7, 1000)] == ts["permutations"]
     assert r.state == ts["state"]
+
+
+def test_bf16_autocast_step_is_close_to_float32(stories, tmp_path):
+    """--bf16 runs the frozen model's matmuls in bf16: the loss and gradients stay near float32's
+    (bf16 keeps 8 bits of mantissa), and the tags and their gradients stay float32."""
+    bundle, _ = random_bundle(stories, tmp_path)
+    template = parse_template(TEMPLATE)
+    rows = [expand_input(template, {"smiles": s}, stories, {"<SMILES>": 3, "<QED>": 3}, "<QED>") for s in MOLECULES]
+    targets = torch.tensor([[0.3], [-1.2], [0.8], [0.1]])
+    results = []
+    for bf16 in (False, True):
+        tags = {n: torch.tensor(v, requires_grad=True) for n, v in bundle.values.items()}
+        weight = torch.tensor(bundle.heads["<QED>"].weight)
+        loss = regression_loss(stories, batch_inputs(rows, stories.embedding, tags), targets, weight, torch.tensor(bundle.heads["<QED>"].bias), bf16=bf16)
+        loss.backward()
+        assert loss.dtype == torch.float32 and tags["<SMILES>"].grad.dtype == torch.float32
+        results.append((loss.item(), tags["<SMILES>"].grad.numpy().copy()))
+    (loss32, grad32), (loss16, grad16) = results
+    assert loss16 != loss32, "autocast changed nothing: the bf16 path did not run"
+    assert relative_error(loss16, loss32) <= 5e-2
+    assert relative_error(grad16, grad32) <= 1e-1
