@@ -15,8 +15,11 @@ import { predictCommand } from './commands/predict';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { doctorCommand } from './commands/doctor';
+import { exportJobCommand } from './commands/export-job';
+import { exportPeftCommand } from './commands/export-peft';
+import { importPeftCommand } from './commands/import-peft';
 
-const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand, doctorCommand];
+const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand, doctorCommand, exportJobCommand, exportPeftCommand, importPeftCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

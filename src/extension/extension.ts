@@ -11,7 +11,7 @@ import { PredictionsPanel } from './predictionsPanel';
 import { RuntimeClient } from './runtimeClient';
 import { runtimeConfig, section } from './settings';
 import { RuntimeStatusBar, showLogCommand } from './statusBar';
-import { evaluateTagCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
+import { evaluateTagCommand, exportTrainingJobCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
 import { WrapCodeActionProvider, wrapInDomainTagCommand } from './wrapInDomainTag';
 
 // Every document that has text: files, untitled buffers and notebook cells.
@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(commandIds.wrapInDomainTag, (at?: EntityLocation) => wrapInDomainTagCommand(entities, at)),
     vscode.commands.registerCommand('tagllm.trainFunctionTag', () => trainFunctionTagCommand(training)),
     vscode.commands.registerCommand('tagllm.trainDomainTag', () => trainDomainTagCommand(training)),
+    vscode.commands.registerCommand('tagllm.exportTrainingJob', () => exportTrainingJobCommand(training)),
     vscode.commands.registerCommand('tagllm.evaluateTag', () => evaluateTagCommand(training, runtimeConfig().bundlePaths)),
     vscode.commands.registerCommand('tagllm.selectModel', selectModelCommand),
     vscode.commands.registerCommand('tagllm.selectDevice', selectDeviceCommand),

@@ -87,6 +87,15 @@ export interface TrainDomainParams {
   outDir: string;
 }
 
+/** Export Training Job: the Train Function Tag choices, written as a job folder for the PyTorch companion. */
+export type ExportJobParams = TrainFunctionParams;
+
+export interface ExportJobResult {
+  jobDir: string;
+  rows: number;
+  steps: number;
+}
+
 export type Metrics = Record<string, number>;
 
 export interface TrainResult {
@@ -133,6 +142,7 @@ export const Describe = new RequestType<EntityRef, EntityCard, void>('tagllm/des
 export const Predict = new RequestType<EntityRef, Predictions, void>('tagllm/predict');
 export const TrainFunctionTag = new RequestType<TrainFunctionParams, TrainResult, void>('tagllm/trainFunctionTag');
 export const TrainDomainTag = new RequestType<TrainDomainParams, TrainResult, void>('tagllm/trainDomainTag');
+export const ExportTrainingJob = new RequestType<ExportJobParams, ExportJobResult, void>('tagllm/exportTrainingJob');
 export const DataColumns = new RequestType<{ dataPath: string }, string[], void>('tagllm/dataColumns');
 export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('tagllm/evaluate');
 /** `tagllm doctor` in the runtime process: what it found, and the same as text. */

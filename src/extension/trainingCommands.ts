@@ -1,11 +1,13 @@
 // Train Function Tag, Train Domain Tag and Evaluate Tag: quick-pick wizards that collect the inputs, then
 // run the work in the runtime process under a cancellable progress notification, with the loss drawn live
 // in the predictions panel. A trained bundle lands in the workspace's .tagllm/ and its tag shows in hovers.
+// Export Training Job asks what Train Function Tag asks and writes the run as a job folder for the
+// PyTorch companion (docs/python-companion.md) under .tagllm/jobs/, to copy to a cluster.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EntityService } from './entityService';
 import type { PredictionsPanel } from './predictionsPanel';
-import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
+import { DataColumns, Evaluate, ExportTrainingJob, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainFunctionParams, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
 
@@ -186,21 +188,51 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
   }
 }
 
+/** The questions of Train Function Tag (and Export Training Job): data, inputs, label, domains, tag and steps. */
+/** The choices of a function-tag run; `offerText` also offers text columns as a text output to learn. */
+async function askFunctionRun(ctx: TrainingContext, title: string, offerText: boolean): Promise<Omit<TrainFunctionParams, 'outDir'>> {
+  const dataPath = await pickDataFile(title);
+  const columns = await dataColumns(ctx, dataPath);
+  const inputColumns = await pickInputs(title, columns);
+  const { label: labelColumn, output } = await pickLabel(title, columns, inputColumns, offerText);
+  const domainTags = await pickDomainTags(title, inputColumns);
+  const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
+  const steps = await askSteps(title);
+  return { dataPath, inputColumns, labelColumn, domainTags, tagName, steps, ...(output && { output }) };
+}
+
 export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Train Function Tag';
   try {
-    const dataPath = await pickDataFile(title);
-    const columns = await dataColumns(ctx, dataPath);
-    const inputColumns = await pickInputs(title, columns);
-    const { label: labelColumn, output } = await pickLabel(title, columns, inputColumns, true);
-    const domains = await pickDomainTags(title, inputColumns);
-    const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
-    const steps = await askSteps(title);
-    const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) =>
-      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir, ...(output && { output }) }, token),
+    const choice = await askFunctionRun(ctx, title, true);
+    const outDir = bundleDirFor(choice.tagName);
+    return await runTraining(ctx, choice.tagName, choice.steps, (token) => ctx.client.request(TrainFunctionTag, { ...choice, outDir }, token));
+  } catch (error) {
+    if (error instanceof WizardCancelled) return undefined;
+    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+export async function exportTrainingJobCommand(ctx: TrainingContext): Promise<string | undefined> {
+  if (!requireTrust()) return undefined;
+  const title = 'Tag-LLM: Export Training Job';
+  try {
+    // The PyTorch companion learns regression tags: no text output to offer.
+    const choice = await askFunctionRun(ctx, title, false);
+    const { tagName } = choice;
+    const root = workspaceBundleDir();
+    if (!root) throw new Error('open a folder first: jobs are written into its .tagllm/jobs/ folder');
+    const outDir = path.join(root, 'jobs', `${tagName.replace(/[<>]/g, '').toLowerCase()}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: exporting a training job for ${tagName}` }, () =>
+      ctx.client.request(ExportTrainingJob, { ...choice, outDir }),
     );
+    const reveal = 'Reveal Folder';
+    void vscode.window
+      .showInformationMessage(`Tag-LLM: training job for ${tagName} (${result.rows} rows, ${result.steps} steps) written to ${vscode.workspace.asRelativePath(result.jobDir)}. Run train-torchrun.sh or sbatch train-slurm.sbatch there.`, reveal)
+      .then((choice) => (choice === reveal ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(result.jobDir, 'job.json'))) : undefined));
+    return result.jobDir;
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
     void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { RuntimeClient, RuntimeExitedError } from '../../src/extension/runtimeClient';
-import { Configure, DataColumns, Describe, Evaluate, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
+import { Configure, DataColumns, Describe, Evaluate, ExportTrainingJob, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
 import { dataPath } from '../helpers/data';
 import { createTextGenerator } from '../../src/runtime/generateText';
 import { loadModel } from '../../src/runtime/model/load';
@@ -176,6 +176,25 @@ test('runtime process: Train Function Tag with a text output column, then the ta
     const model = await loadModel(dataPath('models/stories260K.gguf'));
     const [expected] = await (await createTextGenerator({ model, bundles: [outDir] })).generate([{ smiles: 'c1ccccc1O' }], { maxNewTokens: 32 });
     assert.equal(written.text, expected.text);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('runtime process: Export Training Job writes the Train Function Tag run as a job folder', { timeout: 120_000 }, async () => {
+  await bundleServer();
+  const client = bareClient();
+  try {
+    const csv = writeTrainingCsv();
+    const outDir = join(work, '.tagllm', 'jobs', 'qed');
+    const result = await client.request(ExportTrainingJob, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'qed', domainTags: ['<SMILES>'], tagName: '<QED>', steps: 7, outDir });
+    assert.deepEqual(result, { jobDir: outDir, rows: 48, steps: 7 });
+    const job = JSON.parse(readFileSync(join(outDir, 'job.json'), 'utf8'));
+    assert.equal(job.stage, 'function');
+    assert.equal(job.functionTag, '<QED>');
+    assert.equal(readFileSync(join(outDir, 'data.csv'), 'utf8').trim().split('\n').length, 49);
+    assert.ok(existsSync(join(outDir, 'train-slurm.sbatch')));
+    await assert.rejects(client.request(ExportTrainingJob, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'qed', domainTags: ['<SMILES>'], tagName: '<QED>', steps: 7, outDir }), /not empty/);
   } finally {
     client.dispose();
   }

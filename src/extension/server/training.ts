@@ -1,5 +1,5 @@
 // Training and evaluation in the runtime process: the training module's stage runner for Train Function
-// Tag and Train Domain Tag, and the predictor over a labelled file for Evaluate Tag (which also needs the
+// Tag and Train Domain Tag (and Export Training Job, the same run as a job folder for PyTorch), and the predictor over a labelled file for Evaluate Tag (which also needs the
 // individual predictions, for the parity plot).
 import * as path from 'node:path';
 import { inputKindOfDomain, loadExamples } from '../../runtime/data/examples';
@@ -14,7 +14,8 @@ import { regressionMetrics } from '../../runtime/train/metrics';
 import { runStage, type StageOptions, type StageReport } from '../../runtime/train/stages';
 import { runTextStage } from '../../runtime/train/textStage';
 import { trainSession } from '../../runtime/session/trainSession';
-import type { EvaluateParams, EvaluateResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
+import { exportTrainingJob } from '../../runtime/train/exportJob';
+import type { EvaluateParams, EvaluateResult, ExportJobParams, ExportJobResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
 import { sharedModel } from './models';
 
 /** Rows an evaluation reads at most: enough for a parity plot and stable metrics, bounded in time. */
@@ -71,9 +72,15 @@ async function trainStage(config: RuntimeConfig, choice: StageChoice, tag: TagNa
 }
 
 export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionParams, run: RunChannel): Promise<TrainResult> {
+  if (params.output === 'text') return trainTextTag(config, params, parseTagName(params.tagName, 'tag name'), run);
+  const choice = functionChoice(params);
+  return trainStage(config, choice, choice.functionTag!, params.outDir, run);
+}
+
+/** The stage a Train Function Tag choice runs: function on one input, cross on several. */
+function functionChoice(params: TrainFunctionParams): StageChoice {
   const functionTag = parseTagName(params.tagName, 'tag name');
-  if (params.output === 'text') return trainTextTag(config, params, functionTag, run);
-  const choice: StageChoice = {
+  return {
     stage: params.inputColumns.length > 1 ? 'cross' : 'function',
     data: params.dataPath,
     inputColumns: params.inputColumns,
@@ -82,7 +89,13 @@ export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionPar
     label: params.labelColumn,
     steps: params.steps,
   };
-  return trainStage(config, choice, functionTag, params.outDir, run);
+}
+
+/** Export Training Job: the choices of Train Function Tag as a job folder (data, job.json, torchrun and Slurm scripts) at outDir. */
+export async function exportJob(config: RuntimeConfig, params: ExportJobParams): Promise<ExportJobResult> {
+  const model = await sharedModel(config.modelPath);
+  const { job, rows } = await exportTrainingJob({ ...functionChoice(params), model, out: params.outDir });
+  return { jobDir: params.outDir, rows, steps: job.steps };
 }
 
 /**

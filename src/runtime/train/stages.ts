@@ -30,7 +30,7 @@ import {
 } from './objectives';
 import { backwardCutPays, firstTrainableStart, frozenPrefixEnd, PrefixCache } from './prefixCache';
 import { SeededRng } from './rng';
-import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
+import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput, type TaskTemplate } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
 
 export const DEFAULT_P = 10;
@@ -110,6 +110,23 @@ export interface StageOptions {
   readonly onMessage?: (text: string) => void;
 }
 
+export interface TrainingSchedule {
+  readonly steps: number;
+  readonly evalEvery: number;
+  readonly checkpointEvery: number;
+}
+
+/** Optimizer steps (from --steps, or --epochs over the training rows), and how often to validate and checkpoint. */
+export function trainingSchedule(options: Pick<StageOptions, 'evaluateOnly' | 'steps' | 'epochs' | 'evalEvery' | 'checkpointEvery'>, nTrain: number, batchSize: number): TrainingSchedule {
+  const nBatchesPerEpoch = Math.max(1, Math.ceil(nTrain / batchSize));
+  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? DEFAULT_EPOCHS) * nBatchesPerEpoch);
+  return {
+    steps,
+    evalEvery: options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10))),
+    checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
+  };
+}
+
 export type MetricsRecord = Readonly<Record<string, number | null>>;
 
 export interface StageReport {
@@ -144,7 +161,8 @@ function sampleRows(rows: readonly number[], seed: number): number[] {
   return order.sort((a, b) => a - b).map((k) => rows[k]);
 }
 
-function splitOf(set: ExampleSet, options: StageOptions, seed: number): SplitIndices {
+/** The run's train / validation / test rows: a split column, or a seeded random split. */
+export function splitOf(set: ExampleSet, options: Pick<StageOptions, 'split' | 'validFold'>, seed: number): SplitIndices {
   const n = set.examples.length;
   const split = options.split ?? String(DEFAULT_SPLIT_FRACTION);
   const fraction = Number(split);
@@ -188,17 +206,27 @@ export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBund
   return { values, loaded, head, scale };
 }
 
-export async function runStage(options: StageOptions): Promise<StageReport> {
-  const started = Date.now();
-  const say = options.onMessage ?? (() => undefined);
+export type StageDataOptions = Omit<StageOptions, 'model' | 'backend'>;
+
+/** What a run learns from: the task's template, the usable rows of the data file and their split. */
+export interface StageData {
+  readonly inputs: readonly TaskInput[];
+  readonly task: TaskTemplate;
+  readonly description: string;
+  readonly units: string;
+  readonly set: ExampleSet;
+  readonly split: SplitIndices;
+}
+
+/** Reads and splits the data of a run (`tagllm train`, and `tagllm export-job` for the PyTorch companion). */
+export async function readStageData(options: StageDataOptions, say: (text: string) => void = () => undefined): Promise<StageData> {
   const seed = options.seed ?? 0;
-  const { stage, model, backend } = options;
+  const { stage, label } = options;
   if (options.domains.length !== options.inputColumns.length) {
     throw new UsageError(`${options.inputColumns.length} input column(s) but ${options.domains.length} domain tag(s); give one domain per input`);
   }
-  if (stage !== 'domain' && !options.label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
+  if (stage !== 'domain' && !label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
   const inputs: TaskInput[] = options.inputColumns.map((column, k) => ({ column, domain: options.domains[k], kind: inputKindOfDomain(options.domains[k]) }));
-  const label = options.label;
   const { description, units } = labelDescription(label ?? '');
   const task = taskTemplate(stage, inputs, options.functionTag ? { tag: options.functionTag, description } : undefined);
 
@@ -213,9 +241,19 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     ...(options.sample !== undefined && { sample: { size: options.sample, seed: seed ^ 0x5eed } }),
     maxInputLength: options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH,
   });
-  const rawInputs = set.examples.map((e) => e.inputs);
   const split = splitOf(set, options, seed);
   if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
+  return { inputs, task, description, units, set, split };
+}
+
+export async function runStage(options: StageOptions): Promise<StageReport> {
+  const started = Date.now();
+  const say = options.onMessage ?? (() => undefined);
+  const seed = options.seed ?? 0;
+  const { stage, model, backend } = options;
+  const { inputs, task, description, units, set, split } = await readStageData(options, say);
+  const label = options.label;
+  const rawInputs = set.examples.map((e) => e.inputs);
 
   const tokenizer = Tokenizer.forModel(model);
   const tagNames = task.template.tags;
@@ -278,8 +316,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     head!.bias[0] = linear.intercept;
   }
 
-  const nBatchesPerEpoch = Math.max(1, Math.ceil(split.train.length / batchSize));
-  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? DEFAULT_EPOCHS) * nBatchesPerEpoch);
+  const { steps, evalEvery, checkpointEvery } = trainingSchedule(options, split.train.length, batchSize);
   const objective =
     stage === 'domain'
       ? nextTokenObjective({ backend, examples, train: split.train, valid: validWhileTraining, trainableTags: trainable, evalBatch })
@@ -306,13 +343,12 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   let result: TrainResult = { steps: 0, stoppedBy: 'steps', bestStep: 0, history: [], examplesSeen: 0 };
   if (steps > 0) {
     say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
-    const evalEvery = options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10)));
     const lr = options.lr ?? DEFAULT_LR;
     const headScale = (options.headLr ?? lr * DEFAULT_HEAD_LR_FACTOR) / lr;
     const lrScale = new Map(stage === 'domain' ? [] : [headWeightParameter(options.functionTag!), headBiasParameter(options.functionTag!)].map((k) => [k, headScale]));
     result = await trainParameters(params, objective, {
       lr, lrScale, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 3,
-      checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
+      checkpointEvery,
       ...(options.out && { checkpointDir: checkpointFolderFor(options.out) }),
       resume: options.resume, signal: options.signal, onProgress: options.onProgress, toBundle: () => toBundle(),
     });
