@@ -11,6 +11,11 @@ import { getLlama, getModuleVersion, LlamaLogLevel } from 'node-llama-cpp';
 const benchTokens = (vocab, count, row) => Array.from({ length: count }, (_, i) => ((i + row * count) * 7919 + 13) % vocab);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x) => Math.round(x * 100) / 100;
+/** Tokens per second of wall time and per second of process CPU time, medians over the timings. */
+const rates = (name, tokens, timings) => ({
+  [`${name}_tokens_per_s`]: round((tokens * 1000) / median(timings.map((t) => t.ms))),
+  [`${name}_tokens_per_cpu_s`]: round((tokens * 1000) / median(timings.map((t) => t.cpuMs))),
+});
 
 const { values } = parseArgs({
   options: {
@@ -41,15 +46,22 @@ const sequences = Array.from({ length: prefillBatch }, () => context.getSequence
 const vocab = model.tokens.vocabSize ?? model.fileInsights.vocabularySize;
 const rows = sequences.map((_, r) => benchTokens(vocab, seq, r));
 
+/** Wall and process CPU milliseconds of `work` (CPU time counts every thread; a busy machine inflates it far less than wall time). */
+async function timed(work) {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 };
+}
+
 /** One prefill of `batch` rows of `seq` tokens from an empty cache; llama.cpp batches rows queued together into one decode. */
 async function prefill(batch) {
   await Promise.all(sequences.slice(0, batch).map((s) => s.clearHistory()));
-  const t = performance.now();
-  await Promise.all(sequences.slice(0, batch).map((s, r) => s.evaluateWithoutGeneratingNewTokens(rows[r])));
-  return performance.now() - t;
+  return timed(() => Promise.all(sequences.slice(0, batch).map((s, r) => s.evaluateWithoutGeneratingNewTokens(rows[r]))));
 }
 
-const firstMs = await prefill(1);
+const first = await prefill(1);
 const firstForwardMs = performance.now(); // since the process started: module load, model load, first forward
 const prefillTimes = { 1: [], [prefillBatch]: [] };
 for (let i = 0; i < repeats; i++) for (const b of [1, prefillBatch]) prefillTimes[b].push(await prefill(b));
@@ -60,9 +72,9 @@ for (let i = 0; i < repeats; i++) {
   await sequences[0].clearHistory();
   const steps = sequences[0].evaluate(rows[0], { temperature: 0 });
   await steps.next(); // prompt and first sampled token
-  const t = performance.now();
-  for (let n = 0; n < newTokens; n++) await steps.next();
-  decodeTimes.push(performance.now() - t);
+  decodeTimes.push(await timed(async () => {
+    for (let n = 0; n < newTokens; n++) await steps.next();
+  }));
   await steps.return();
 }
 
@@ -73,10 +85,10 @@ const result = {
   threads,
   load_ms: round(loadMs),
   first_forward_ms: round(firstForwardMs),
-  first_prefill_ms: round(firstMs),
-  prefill_b1_tokens_per_s: round((seq * 1000) / median(prefillTimes[1])),
-  [`prefill_b${prefillBatch}_tokens_per_s`]: round((prefillBatch * seq * 1000) / median(prefillTimes[prefillBatch])),
-  decode_tokens_per_s: round((newTokens * 1000) / median(decodeTimes)),
+  first_prefill_ms: round(first.ms),
+  ...rates('prefill_b1', seq, prefillTimes[1]),
+  ...rates(`prefill_b${prefillBatch}`, prefillBatch * seq, prefillTimes[prefillBatch]),
+  ...rates('decode', newTokens, decodeTimes),
   peak_rss_mb: round(process.resourceUsage().maxRSS / 1024), // getrusage: KiB
 };
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -198,23 +198,19 @@ async function benchProfile(args: ParsedArgs, seq: number, newTokens: number, re
   const session = await DecoderSession.create(model, { logits: 'last', kvCache: true });
   const loadMs = performance.now() - loadStart;
   const prompts = new Map([1, PROFILE_PREFILL_BATCH].map((b) => [b, embedTokens(model, benchTokens(model, b * seq))]));
-  const prefill = async (batch: number) => {
-    const t = performance.now();
-    const out = await session.step(prompts.get(batch)!, [batch, seq], new BigInt64Array(batch * seq).fill(1n));
-    return { ms: performance.now() - t, out };
-  };
-  const first = await prefill(1);
+  const prefill = (batch: number) => session.step(prompts.get(batch)!, [batch, seq], new BigInt64Array(batch * seq).fill(1n));
+  const first = await timed(() => prefill(1));
   const firstForwardMs = performance.now();
-  const prefillMs = new Map<number, number[]>([[1, []], [PROFILE_PREFILL_BATCH, []]]);
-  for (let i = 0; i < repeats; i++) for (const [batch, times] of prefillMs) times.push((await prefill(batch)).ms);
-  const decodeMs: number[] = [];
+  const prefillTimes = new Map<number, Timing[]>([[1, []], [PROFILE_PREFILL_BATCH, []]]);
+  for (let i = 0; i < repeats; i++) for (const [batch, times] of prefillTimes) times.push(await timed(() => prefill(batch)));
+  const decodeTimes: Timing[] = [];
   for (let i = 0; i < repeats; i++) {
-    let { out } = await prefill(1);
-    const t = performance.now();
-    for (let n = 0; n < newTokens; n++) {
-      out = await session.step(embedTokens(model, [(seq + n * 31) % model.config.vocabSize]), [1, 1], new BigInt64Array(seq + n + 1).fill(1n), out.present);
-    }
-    decodeMs.push(performance.now() - t);
+    let out = await prefill(1);
+    decodeTimes.push(await timed(async () => {
+      for (let n = 0; n < newTokens; n++) {
+        out = await session.step(embedTokens(model, [(seq + n * 31) % model.config.vocabSize]), [1, 1], new BigInt64Array(seq + n + 1).fill(1n), out.present);
+      }
+    }));
   }
   return {
     mode: 'profile',
@@ -226,10 +222,30 @@ async function benchProfile(args: ParsedArgs, seq: number, newTokens: number, re
     load_ms: round(loadMs),
     first_forward_ms: round(firstForwardMs),
     first_prefill_ms: round(first.ms),
-    prefill_b1_tokens_per_s: round((seq * 1000) / median(prefillMs.get(1)!)),
-    [`prefill_b${PROFILE_PREFILL_BATCH}_tokens_per_s`]: round((PROFILE_PREFILL_BATCH * seq * 1000) / median(prefillMs.get(PROFILE_PREFILL_BATCH)!)),
-    decode_tokens_per_s: round((newTokens * 1000) / median(decodeMs)),
+    ...rates('prefill_b1', seq, prefillTimes.get(1)!),
+    ...rates(`prefill_b${PROFILE_PREFILL_BATCH}`, PROFILE_PREFILL_BATCH * seq, prefillTimes.get(PROFILE_PREFILL_BATCH)!),
+    ...rates('decode', newTokens, decodeTimes),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024), // getrusage reports KiB
+  };
+}
+
+interface Timing {
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await work();
+  return { ms: performance.now() - t, cpuMs: cpuMilliseconds(process.cpuUsage(cpu)) };
+}
+
+/** Tokens per second of wall time and of process CPU time (all threads), medians over the timings. */
+function rates(name: string, tokens: number, timings: readonly Timing[]): BenchResult {
+  return {
+    [`${name}_tokens_per_s`]: round((tokens * 1000) / median(timings.map((t) => t.ms))),
+    [`${name}_tokens_per_cpu_s`]: round((tokens * 1000) / median(timings.map((t) => t.cpuMs))),
   };
 }
 
