@@ -2,7 +2,7 @@
 // through node-llama-cpp's prebuilt CPU binary (never built or downloaded here), printed as one
 // JSON line with the same field names. Run it in its own process, one file per process:
 //   node bench/llama-cpp-peer.mjs --model FILE.gguf [--seq 64] [--new-tokens 32] [--repeats 5]
-// Threads: one per core this process may run on (taskset narrows it), as onnxruntime takes.
+// Peak RSS is getrusage's maxRSS in MiB. Threads: one per core this process may run on (taskset narrows it), as onnxruntime takes.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { getLlama, getModuleVersion, LlamaLogLevel } from 'node-llama-cpp';

@@ -38,6 +38,13 @@ function startEngine(engine, file, oneCore, repeats) {
   return result;
 }
 
+/** The runtime's load-check estimate of its peak memory for this file (`tagllm info`), in MB. */
+function estimateMb(file) {
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'info', '--model', file, '--json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`tagllm info ${file} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)).memoryEstimateBytes / MB;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixed = (x, digits = 0) => (x === undefined ? '–' : x.toFixed(digits));
 const ratio = (x) => `${x.toFixed(2)}×`;
@@ -68,11 +75,12 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
     for (const type of types) {
       const file = ensureGguf(shape, type, { dataDir, ggufDir, python });
       const fileMb = statSync(file).size / MB;
+      const ourEstimateMb = estimateMb(file);
       for (const oneCore of coreSettings) {
         const runs = { 'llama.cpp': [], tagllm: [] };
         for (let i = 0; i < starts; i++) for (const engine of ['llama.cpp', 'tagllm']) runs[engine].push(startEngine(engine, file, oneCore, repeats));
         raw.push({ shape, type, file, fileMb, oneCore, runs });
-        rows.push({ shape, type, fileMb, oneCore, ours: summarize(runs.tagllm), peer: summarize(runs['llama.cpp']) });
+        rows.push({ shape, type, fileMb, ourEstimateMb, oneCore, ours: summarize(runs.tagllm), peer: summarize(runs['llama.cpp']) });
       }
     }
   }
@@ -82,7 +90,7 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
   console.log(`\nllama.cpp peer: node-llama-cpp ${raw[0]?.runs['llama.cpp'][0]?.version} (prebuilt CPU binary), ${availableParallelism()} cores; ${starts} starts of each engine per file (first cold), ${repeats} timed repeats per start, medians.`);
   console.log('Prefill: 64 tokens from an empty cache; decode: 32 steps after a 64-token prompt. Tokens per second of wall time, then (after /) per second of the');
   console.log('process\'s CPU time, which a busy machine inflates far less (llama.cpp\'s waiting threads spin, so its CPU figure is low with several threads). First forward: seconds since the process started.\n');
-  console.log('| file | MB | threads | engine | peak RSS MB | load s (cold) | first forward s cold / warm | prefill b1 | prefill b8 | decode |');
+  console.log('| file | MiB | threads | engine | peak RSS MiB | load s (cold) | first forward s cold / warm | prefill b1 | prefill b8 | decode |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const both = (wall, cpu) => `${fixed(wall, 1)} / ${fixed(cpu, 1)}`;
   for (const r of rows) {
@@ -91,8 +99,8 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
     }
   }
   console.log('\nAgainst the targets (tagllm ÷ llama.cpp by wall time / by CPU time, except RSS against its limit):\n');
-  console.log('| file | threads | peak RSS ≤ 1.3 × file + 300 MB | prefill b1 ≥ 1.0× | prefill b8 ≥ 1.0× | decode ≥ 0.8× | first forward (cold) ≤ 3 × llama.cpp load (cold) | first forward warm ÷ llama.cpp warm |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| file | threads | peak RSS MiB ≤ 1.3 × file + 300 | load-check estimate MiB (peak ÷ estimate) | prefill b1 ≥ 1.0× | prefill b8 ≥ 1.0× | decode ≥ 0.8× | first forward (cold) ≤ 3 × llama.cpp load (cold) | first forward warm ÷ llama.cpp warm |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const against = (ours, peer, oursCpu, peerCpu, target) => `${ratio(ours / peer)} / ${ratio(oursCpu / peerCpu)} ${mark(ours / peer >= target && oursCpu / peerCpu >= target)}`;
   for (const r of rows) {
     const limit = 1.3 * r.fileMb + 300;
@@ -100,7 +108,7 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
     const p = r.peer;
     const first = o.firstColdS / p.loadColdS;
     const warm = o.firstWarmS !== undefined && p.firstWarmS !== undefined ? ratio(o.firstWarmS / p.firstWarmS) : '–';
-    console.log(`| ${r.shape} ${r.type} | ${o.threads} | ${fixed(o.peakRssMb)} of ${fixed(limit)} ${mark(o.peakRssMb <= limit)} | ${against(o.prefill1, p.prefill1, o.prefill1Cpu, p.prefill1Cpu, 1)} | ${against(o.prefill8, p.prefill8, o.prefill8Cpu, p.prefill8Cpu, 1)} | ${against(o.decode, p.decode, o.decodeCpu, p.decodeCpu, 0.8)} | ${ratio(first)} ${mark(first <= 3)} | ${warm} |`);
+    console.log(`| ${r.shape} ${r.type} | ${o.threads} | ${fixed(o.peakRssMb)} of ${fixed(limit)} ${mark(o.peakRssMb <= limit)} | ${fixed(r.ourEstimateMb)} (${(o.peakRssMb / r.ourEstimateMb).toFixed(2)}) | ${against(o.prefill1, p.prefill1, o.prefill1Cpu, p.prefill1Cpu, 1)} | ${against(o.prefill8, p.prefill8, o.prefill8Cpu, p.prefill8Cpu, 1)} | ${against(o.decode, p.decode, o.decodeCpu, p.decodeCpu, 0.8)} | ${ratio(first)} ${mark(first <= 3)} | ${warm} |`);
   }
   return rows;
 }
