@@ -35,7 +35,7 @@ export async function selectModelCommand(): Promise<void> {
       filters: picked.browse === 'gguf' ? { GGUF: ['gguf'] } : undefined,
     });
     chosen = uris?.[0]?.fsPath;
-    // A GGUF file is checked from its header before it becomes the model; a folder is checked by the runtime when it loads.
+    // A GGUF file is checked from its header before it becomes the model; a Hugging Face folder has no header to check.
     if (chosen && picked.browse === 'gguf') refusal = modelPickText(chosen, machineMemory()).refusal;
   }
   if (refusal) {

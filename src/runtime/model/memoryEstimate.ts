@@ -34,7 +34,7 @@ export const RUNTIME_OVERHEAD_BYTES = 300 * 2 ** 20;
  * serialized ModelProto, onnxruntime's initializers and its prepacked MatMul operands when the
  * graph fits one in-memory ModelProto; fewer when the weights go through an external-data file.
  */
-const FLOAT32_COPIES_AT_PEAK = { inMemoryModel: 4.5, externalData: 2.3 } as const;
+const FLOAT32_COPIES_AT_PEAK = { inMemoryModel: 4.5, externalData: 3.2 } as const;
 
 /** Bytes the engine holds for the weights of this file at its peak. */
 export function heldWeightBytes(header: Pick<GgufHeader, 'tensors'>): number {
