@@ -71,6 +71,7 @@ function summarize(runs) {
 export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSettings, python, ggufDir = join(tmpdir(), 'tagllm-bench-gguf') }) {
   const raw = [];
   const rows = [];
+  const failures = [];
   for (const shape of shapes) {
     for (const type of types) {
       const file = ensureGguf(shape, type, { dataDir, ggufDir, python });
@@ -78,7 +79,13 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
       const ourEstimateMb = estimateMb(file);
       for (const oneCore of coreSettings) {
         const runs = { 'llama.cpp': [], tagllm: [] };
-        for (let i = 0; i < starts; i++) for (const engine of ['llama.cpp', 'tagllm']) runs[engine].push(startEngine(engine, file, oneCore, repeats));
+        try {
+          for (let i = 0; i < starts; i++) for (const engine of ['llama.cpp', 'tagllm']) runs[engine].push(startEngine(engine, file, oneCore, repeats));
+        } catch (err) {
+          // A file this machine cannot hold now (the runtime's memory check) or a failed start: say so and go on with the next.
+          failures.push(`${shape} ${type} ${oneCore ? '1 core' : 'all cores'}: ${err.message.split('\n').filter(Boolean).at(-1)}`);
+          continue;
+        }
         raw.push({ shape, type, file, fileMb, oneCore, runs });
         rows.push({ shape, type, fileMb, ourEstimateMb, oneCore, ours: summarize(runs.tagllm), peer: summarize(runs['llama.cpp']) });
       }
@@ -87,6 +94,7 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
   mkdirSync('bench/out', { recursive: true });
   writeFileSync('bench/out/llama-peer.json', JSON.stringify(raw, null, 1));
 
+  for (const f of failures) console.log(`Not measured: ${f}`);
   console.log(`\nllama.cpp peer: node-llama-cpp ${raw[0]?.runs['llama.cpp'][0]?.version} (prebuilt CPU binary), ${availableParallelism()} cores; ${starts} starts of each engine per file (first cold), ${repeats} timed repeats per start, medians.`);
   console.log('Prefill: 64 tokens from an empty cache; decode: 32 steps after a 64-token prompt. Tokens per second of wall time, then (after /) per second of the');
   console.log('process\'s CPU time, which a busy machine inflates far less (llama.cpp\'s waiting threads spin, so its CPU figure is low with several threads). First forward: seconds since the process started.\n');
