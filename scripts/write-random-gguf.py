@@ -52,7 +52,9 @@ SCALES = {
     Q.Q4_0: [(0, WEIGHT_STD / 4.6)],                 # d * (q - 8), q in 0..15
     Q.Q5_0: [(0, WEIGHT_STD / 9.2)],                 # d * (q - 16), q in 0..31
     Q.Q8_0: [(0, WEIGHT_STD / 74.0)],                # d * q, q in -128..127
-    Q.Q4_K: [(0, WEIGHT_STD / (32 * 4.6)), (2, WEIGHT_STD / (32 * 8))],  # d * sc * q - dmin * m, 6-bit sc and m
+    # d * sc * q - dmin * m with q in 0..15 and 6-bit sc, m: dmin = 7.5 d centres the values, and
+    # their spread is then about 258 d (from q, and from sc and m differing between sub-blocks)
+    Q.Q4_K: [(0, WEIGHT_STD / 258), (2, WEIGHT_STD / 258 * 7.5)],
 }
 
 
