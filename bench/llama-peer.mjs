@@ -95,7 +95,7 @@ export function runLlamaPeer({ dataDir, shapes, types, starts, repeats, coreSett
   writeFileSync('bench/out/llama-peer.json', JSON.stringify(raw, null, 1));
 
   for (const f of failures) console.log(`Not measured: ${f}`);
-  console.log(`\nllama.cpp peer: node-llama-cpp ${raw[0]?.runs['llama.cpp'][0]?.version} (prebuilt CPU binary), ${availableParallelism()} cores; ${starts} starts of each engine per file (first cold), ${repeats} timed repeats per start, medians.`);
+  console.log(`\nllama.cpp peer: node-llama-cpp ${raw[0]?.runs['llama.cpp'][0]?.version} (prebuilt CPU binary), on a machine of ${availableParallelism()} cores; ${starts} starts of each engine per file (first cold), ${repeats} timed repeats per start, medians.`);
   console.log('Prefill: 64 tokens from an empty cache; decode: 32 steps after a 64-token prompt. Tokens per second of wall time, then (after /) per second of the');
   console.log('process\'s CPU time, which a busy machine inflates far less (llama.cpp\'s waiting threads spin, so its CPU figure is low with several threads). First forward: seconds since the process started.\n');
   console.log('| file | MiB | threads | engine | peak RSS MiB | load s (cold) | first forward s cold / warm | prefill b1 | prefill b8 | decode |');
