@@ -164,3 +164,8 @@ class ConfigKeys {
     return this.optionalPositiveInt(key) ?? this.fail(key, 'a positive integer', undefined);
   }
 }
+
+/** Stored parameters: every tensor but the RoPE factors (a tied output head is not a separate tensor). */
+export function ggufParameterCount(header: Pick<GgufHeader, 'tensors'>): number {
+  return header.tensors.reduce((sum, t) => sum + (t.name === ROPE_FREQS_TENSOR ? 0 : t.elementCount), 0);
+}

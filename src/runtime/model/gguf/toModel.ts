@@ -1,6 +1,8 @@
 // GGUF file -> LoadedModel: config from metadata, every tensor dequantized to float32 under its
 // Hugging Face name and shape, q/k rows put back in Hugging Face order, tokenizer.json built
-// from the `tokenizer.ggml.*` metadata.
+// from the `tokenizer.ggml.*` metadata. A model this machine's memory cannot hold is refused
+// from its header, before any tensor is read.
+import { freemem, totalmem } from 'node:os';
 import { UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
 import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
@@ -8,11 +10,14 @@ import { ggufConfig, ROPE_FREQS_TENSOR } from './config';
 import { dequantize } from './quant';
 import { GgufFile, type GgufTensorInfo } from './reader';
 import { checkWeights } from '../weightShapes';
+import { assertFits, estimateModelMemory, heldWeightBytes, memoryVerdict } from '../memoryEstimate';
 
 export interface GgufLoadOptions {
   readonly signal?: AbortSignal;
   /** Called after each tensor with the tensor bytes read so far and in all. */
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Memory the OS can give without swapping; default os.freemem() (Linux: MemAvailable). */
+  readonly availableMemoryBytes?: number;
 }
 
 export async function loadGgufModel(path: string, options: GgufLoadOptions = {}): Promise<LoadedModel> {
@@ -20,6 +25,8 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   try {
     const { header } = file;
     const config = readGgufConfig(file);
+    const verdict = memoryVerdict(estimateModelMemory(heldWeightBytes(header), config), options.availableMemoryBytes ?? freemem(), totalmem());
+    assertFits(verdict, header.fileSize, path);
     const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
     const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     let bytesDone = 0;
