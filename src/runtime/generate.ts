@@ -52,6 +52,8 @@ export async function generateFromEmbeddings(model: LoadedModel, prompt: PromptE
 
   let mask = prompt.mask;
   let out = await session.step(prompt.embeds, [batch, prompt.seq], mask);
+  const recomputeAt = longRopeRecomputeLength(model);
+  const fed: number[][] = Array.from({ length: batch }, () => []);
   for (let step = 0; step < options.maxNewTokens; step++) {
     options.signal?.throwIfAborted();
     const next = Array.from({ length: batch }, (_, r) => argmax(out.logits!.data, r * vocab, vocab));
@@ -63,9 +65,37 @@ export async function generateFromEmbeddings(model: LoadedModel, prompt: PromptE
     options.onStep?.(next);
     if (done.every(Boolean) || step === options.maxNewTokens - 1) break;
     mask = appendColumn(mask, batch, 1n);
-    out = await session.step(embedTokens(model, next), [batch, 1], mask, out.present);
+    next.forEach((id, r) => fed[r].push(id));
+    const total = prompt.seq + fed[0].length;
+    out =
+      total === recomputeAt
+        ? await session.step(wholeSequence(model, prompt, fed), [batch, total], mask)
+        : await session.step(embedTokens(model, next), [batch, 1], mask, out.present);
   }
   return session.fallbackReason === undefined ? { ids, provider: session.provider } : { ids, provider: session.provider, fallbackReason: session.fallbackReason };
+}
+
+/**
+ * Phi-3's LongRoPE rotates every position with its long factors once the sequence is longer
+ * than the original context, so the keys cached with the short factors are stale then: at that
+ * length the whole sequence runs again without the cache, as transformers' Phi-3 intends (its
+ * 5.18 `generate` drops the cache but then runs the last token alone).
+ */
+function longRopeRecomputeLength(model: LoadedModel): number | undefined {
+  const scaling = model.config.ropeScaling;
+  return scaling?.type === 'longrope' ? scaling.originalMaxPositionEmbeddings! + 1 : undefined;
+}
+
+/** [batch, prompt + fed, hidden]: each row's prompt embeddings followed by its fed tokens' rows. */
+function wholeSequence(model: LoadedModel, prompt: PromptEmbeddings, fed: readonly number[][]): Float32Array {
+  const hidden = model.config.hiddenSize;
+  const rowLength = (prompt.seq + fed[0].length) * hidden;
+  const out = new Float32Array(prompt.batch * rowLength);
+  fed.forEach((ids, r) => {
+    out.set(prompt.embeds.subarray(r * prompt.seq * hidden, (r + 1) * prompt.seq * hidden), r * rowLength);
+    out.set(embedTokens(model, ids), r * rowLength + prompt.seq * hidden);
+  });
+  return out;
 }
 
 function argmax(data: Float32Array, offset: number, length: number): number {

@@ -232,7 +232,7 @@ test('Llama 3.1 RoPE scaling stored as rope_freqs.weight becomes llama3 scaling 
     ]),
   };
   const divisors = llamaCppRopeFactors(64, 500000, 32);
-  const config = ggufConfig(header, divisors);
+  const config = ggufConfig(header, () => divisors);
   assert.deepEqual(config.ropeScaling, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
   // The graph's frequencies are llama.cpp's base frequencies divided by the stored factors.
   const inv = ropeInverseFrequencies(config);
@@ -241,7 +241,7 @@ test('Llama 3.1 RoPE scaling stored as rope_freqs.weight becomes llama3 scaling 
     assert.ok(Math.abs(inv[i]! - expected) <= 1e-6 * expected, `frequency ${i}: ${inv[i]} vs ${expected}`);
   }
   const other = llamaCppRopeFactors(64, 500000, 32, 2, 4);
-  assert.throws(() => ggufConfig(header, other), (err: unknown) => err instanceof UnsupportedError && /rope_freqs\.weight is not Llama 3 RoPE scaling/.test((err as Error).message));
+  assert.throws(() => ggufConfig(header, () => other), (err: unknown) => err instanceof UnsupportedError && /rope_freqs\.weight is not Llama 3 RoPE scaling/.test((err as Error).message));
 });
 
 test('a file with rope_freqs.weight loads without it as a weight and summarizes without counting it', async () => {

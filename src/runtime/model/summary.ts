@@ -1,7 +1,7 @@
 // What `tagllm info` and the model picker show about a model. A GGUF file is summarized from
 // its header alone (no tensor is read, so a 40 GB file costs a few MB); other sources load.
 import type { LlamaConfig, LoadedModel, ModelSource } from './description';
-import { ROPE_FREQS_TENSOR } from './gguf/config';
+import { CONFIG_TENSORS } from './gguf/config';
 import { GgufFile } from './gguf/reader';
 import { readGgufConfig } from './gguf/toModel';
 import { countParameters } from './load';
@@ -23,7 +23,7 @@ export function summarizeGguf(path: string): ModelSummary {
     return {
       source: { format: 'gguf', path },
       config: readGgufConfig(file),
-      parameters: header.tensors.reduce((sum, t) => sum + (t.name === ROPE_FREQS_TENSOR ? 0 : t.elementCount), 0),
+      parameters: header.tensors.reduce((sum, t) => sum + (CONFIG_TENSORS.has(t.name) ? 0 : t.elementCount), 0),
       tokenizer: typeof kind === 'string' ? kind : 'none',
     };
   } finally {
