@@ -17,6 +17,7 @@ not in the shared data, so the Gemma and Mistral fixtures use the Phi-3 vocabula
 usage: make-family-fixtures.py OUT_DIR [FAMILY ...]
 writes OUT_DIR/FAMILY/{hf/, model.gguf (unless the family has none), reference.json, logits.f32}
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -28,6 +29,12 @@ import torch
 import transformers
 import gguf
 from tokenizers import Tokenizer
+
+# One writer of byte-level BPE vocabularies, shared with the tokenizer fixtures.
+_spec = importlib.util.spec_from_file_location('tokenizer_fixtures', Path(__file__).with_name('make-tokenizer-fixtures.py'))
+_tokenizer_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tokenizer_fixtures)
+add_bpe_vocab = _tokenizer_fixtures.add_bpe_vocab
 
 DATA = Path(os.environ.get('TAGLLM_DATA_DIR', Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'))
 TOKENIZERS = DATA / 'tokenizers'
@@ -228,24 +235,9 @@ def write_tokenizer(w: gguf.GGUFWriter, tokenizer: Tokenizer, tok_dir: Path) -> 
                 sub = field.types[1] if len(field.types) > 1 else None
                 w.add_key_value(key, field.contents(), field.types[0], sub)
         return
-    # Byte-level BPE as llama.cpp's converter writes it: every id with its text and type, the merges.
-    doc = json.loads((tok_dir / 'tokenizer.json').read_text())
-    added = {t['id']: t for t in doc['added_tokens']}
-    vocab = tokenizer.get_vocab(with_added_tokens=True)
-    tokens = [''] * len(vocab)
-    for text, i in vocab.items():
-        tokens[i] = text
-    types = [gguf.TokenType.CONTROL if i in added and added[i]['special'] else gguf.TokenType.USER_DEFINED if i in added else gguf.TokenType.NORMAL
-             for i in range(len(tokens))]
-    merges = [m if isinstance(m, str) else ' '.join(m) for m in doc['model']['merges']]
-    w.add_tokenizer_model('gpt2')
-    w.add_tokenizer_pre('qwen2')
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
+    add_bpe_vocab(w, tok_dir / 'tokenizer.json', tokenizer, 'qwen2')
     config = json.loads((tok_dir / 'tokenizer_config.json').read_text())
-    w.add_eos_token_id(vocab[config['eos_token']])
-    w.add_add_bos_token(False)
+    w.add_eos_token_id(tokenizer.token_to_id(config['eos_token']))
 
 
 if __name__ == '__main__':

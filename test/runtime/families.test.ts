@@ -12,6 +12,10 @@ import { DecoderSession } from '../../src/runtime/session/decoderSession';
 import { embedTokens } from '../../src/runtime/llama/embedTokens';
 import { generateGreedy } from '../../src/runtime/generate';
 import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
+import { seededRandom } from '../helpers/gradcheck';
+import { trainSession, type TrainBatch } from '../../src/runtime/session/trainSession';
+import type { LinearHead } from '../../src/runtime/tags/head';
+import type { ReadSpan } from '../../src/runtime/tags/readout';
 
 /** max |a - b| / max |b|: logits compared relative to their scale. */
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -65,5 +69,38 @@ for (const family of ['qwen3', 'phi3', 'gemma2', 'gemma3', 'mistral']) {
       assert.ok(relativeError(other.data, tensor.data) <= 1e-6, name);
     }
     await checkAgainstTransformers(gguf, fixture);
+  });
+}
+
+// The tag-training backward goes through every family switch (soft caps, GeGLU, (1 + w) norms,
+// q/k norms, partial rotary, sliding windows): a tag's gradient against central differences.
+for (const family of ['gemma2', 'gemma3', 'phi3', 'qwen3']) {
+  test(`${family}: a tag's gradient through the family's decoder matches central differences`, async () => {
+    const model = await loadModel(familyFixture(family).hfDir);
+    const ids = familyFixture(family).reference.long_ids.slice(0, 12);
+    const H = model.config.hiddenSize;
+    const rand = seededRandom(5);
+    const tag = Float32Array.from({ length: 2 * H }, () => (rand() - 0.5) * 0.5);
+    const at = 3;
+    const batchWith = (t: Float32Array): TrainBatch => {
+      const embeds = new Float32Array((ids.length + 2) * H);
+      embeds.set(embedTokens(model, ids.slice(0, at)), 0);
+      embeds.set(t, at * H);
+      embeds.set(embedTokens(model, ids.slice(at)), (at + 2) * H);
+      return { batchSize: 1, seqLength: ids.length + 2, hiddenSize: H, inputsEmbeds: embeds, attentionMask: new BigInt64Array(ids.length + 2).fill(1n) };
+    };
+    const head: LinearHead = { outputs: 3, hiddenSize: H, weight: Float32Array.from({ length: 3 * H }, () => rand() - 0.5), bias: new Float32Array(3) };
+    const spans: ReadSpan[] = [{ start: ids.length, length: 2 }];
+    const session = await trainSession(model, { provider: 'cpu' });
+    const step = (t: Float32Array) => session.classificationStep(batchWith(t), spans, Int32Array.of(1), head);
+    const analytic = (await step(tag)).dInputsEmbeds.subarray(at * H, (at + 2) * H);
+    const order = Array.from(analytic.keys()).sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!));
+    const eps = 1e-2;
+    for (const k of order.slice(0, 3)) {
+      const moved = (d: number) => Object.assign(tag.slice(), { [k]: tag[k]! + d });
+      const numeric = ((await step(moved(eps))).loss - (await step(moved(-eps))).loss) / (2 * eps);
+      const rel = Math.abs(numeric - analytic[k]!) / Math.abs(analytic[k]!);
+      assert.ok(rel < 1e-2, `d loss / d tag[${k}]: analytic ${analytic[k]}, central difference ${numeric}`);
+    }
   });
 }

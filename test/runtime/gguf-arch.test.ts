@@ -207,6 +207,18 @@ test('an unknown tensor or architecture is refused, naming it', async () => {
   await assert.rejects(loadGgufModel(gptj), (err: unknown) => err instanceof UnsupportedError && /architecture "gptj" is not supported/.test((err as Error).message));
 });
 
+test('architecture and tensor names that are Object.prototype keys are refused, and the refusal lists what is supported', async () => {
+  const tensors = layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values }));
+  for (const arch of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const path = writeGguf(`arch-${arch}.gguf`, archMeta(arch), tensors);
+    await assert.rejects(loadGgufModel(path), (err: unknown) =>
+      err instanceof UnsupportedError &&
+      err.message.includes(`architecture "${arch}" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3)`));
+  }
+  const odd = writeGguf('odd-tensor.gguf', archMeta('llama'), [...tensors, { name: 'blk.0.constructor', ne: [4], values: values(4) }]);
+  await assert.rejects(loadGgufModel(odd), (err: unknown) => err instanceof UnsupportedError && /unexpected tensor blk\.0\.constructor/.test((err as Error).message));
+});
+
 /** llama.cpp's converter: one divisor per rotary frequency for Llama 3.1 scaling. */
 function llamaCppRopeFactors(headDim: number, theta: number, factor: number, low = 1, high = 4, oldContext = 8192): Float32Array {
   return Float32Array.from({ length: headDim / 2 }, (_, i) => {
