@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { familyFixture, type FamilyFixture } from '../helpers/familyFixtures';
 import { loadModel } from '../../src/runtime/model/load';
+import { parseHfConfig, toHfConfigJson } from '../../src/runtime/model/hf/config';
 import type { LoadedModel } from '../../src/runtime/model/description';
 import { DecoderSession } from '../../src/runtime/session/decoderSession';
 import { embedTokens } from '../../src/runtime/llama/embedTokens';
@@ -69,6 +70,8 @@ for (const family of ['qwen3', 'phi3', 'gemma2', 'gemma3', 'mistral']) {
       assert.ok(relativeError(other.data, tensor.data) <= 1e-6, name);
     }
     await checkAgainstTransformers(gguf, fixture);
+    // `tagllm export-hf` writes a config.json that reads back as the same config.
+    assert.deepEqual(asFloat32(parseHfConfig(toHfConfigJson(gguf.config, {}), 'config.json')), asFloat32(gguf.config));
   });
 }
 
