@@ -5,6 +5,12 @@
 // prompt that grows past them (KV cache). Fixtures: scripts/make-family-fixtures.py.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pythonExecutable } from '../helpers/python';
+import { exportHfFolder } from '../../src/runtime/model/hf/export';
 import { familyFixture, type FamilyFixture } from '../helpers/familyFixtures';
 import { loadModel } from '../../src/runtime/model/load';
 import { parseHfConfig, toHfConfigJson } from '../../src/runtime/model/hf/config';
@@ -107,3 +113,25 @@ for (const family of ['gemma2', 'gemma3', 'phi3', 'qwen3']) {
     }
   });
 }
+
+test('export-hf of each family GGUF gives a folder transformers loads, with the reference logits', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'tagllm-family-export-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const families = ['qwen3', 'phi3', 'gemma2', 'gemma3'];
+  for (const family of families) await exportHfFolder(await loadModel(familyFixture(family).ggufPath), join(out, family));
+  const script = `
+import json, sys, numpy as np, torch, transformers
+torch.set_grad_enabled(False)
+for family, folder, ids, logits in json.loads(sys.stdin.read()):
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, attn_implementation='eager').eval()
+    ref = np.fromfile(logits, dtype='<f4')
+    got = model(torch.tensor([ids])).logits[0, -1].numpy()
+    print(family, type(model).__name__, float(np.abs(got - ref).max() / np.abs(ref).max()))
+`;
+  const input = families.map((f) => [f, join(out, f), familyFixture(f).reference.long_ids, join(familyFixture(f).dir, 'logits.f32')]);
+  const run = spawnSync(pythonExecutable(), ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n').map((l) => l.split(' '));
+  assert.deepEqual(lines.map((l) => l[1]), ['Qwen3ForCausalLM', 'Phi3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM']);
+  for (const [family, , error] of lines) assert.ok(Number(error) <= 1e-5, `${family}: transformers on the exported folder differs by ${error}`);
+});

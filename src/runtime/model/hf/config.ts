@@ -230,6 +230,16 @@ export function toHfConfigJson(config: LlamaConfig, special: { bos?: number; eos
   };
 }
 
+// Fields transformers' strict config classes type as float, which refuse a JSON integer (50).
+const FLOAT_FIELDS: ReadonlySet<string> = new Set(['attn_logit_softcapping', 'final_logit_softcapping']);
+
+/** config.json text: JSON, with the float-typed fields written as floats (50.0) even when whole. */
+export function hfConfigJsonText(config: Record<string, unknown>): string {
+  return JSON.stringify(config, null, 2).replace(/^(\s*)"([a-z_]+)": (-?\d+)(,?)$/gm, (line, indent, key, value, comma) =>
+    FLOAT_FIELDS.has(key) ? `${indent}"${key}": ${value}.0${comma}` : line,
+  ) + '\n';
+}
+
 function hfRopeScaling(s: RopeScaling): Record<string, unknown> {
   switch (s.type) {
     case 'linear':
