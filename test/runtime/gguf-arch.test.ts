@@ -219,6 +219,14 @@ test('architecture and tensor names that are Object.prototype keys are refused, 
   await assert.rejects(loadGgufModel(odd), (err: unknown) => err instanceof UnsupportedError && /unexpected tensor blk\.0\.constructor/.test((err as Error).message));
 });
 
+test('a RoPE scaling factor without a type is linear scaling, as llama.cpp reads it', async () => {
+  const tensors = layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values }));
+  const scaled = writeGguf('factor-only.gguf', archMeta('llama', { 'llama.rope.scaling.factor': { f32: 8 } }), tensors);
+  assert.deepEqual((await loadGgufModel(scaled)).config.ropeScaling, { type: 'linear', factor: 8 });
+  const unit = writeGguf('factor-one.gguf', archMeta('llama', { 'llama.rope.scaling.factor': { f32: 1 } }), tensors);
+  assert.equal((await loadGgufModel(unit)).config.ropeScaling, undefined);
+});
+
 /** llama.cpp's converter: one divisor per rotary frequency for Llama 3.1 scaling. */
 function llamaCppRopeFactors(headDim: number, theta: number, factor: number, low = 1, high = 4, oldContext = 8192): Float32Array {
   return Float32Array.from({ length: headDim / 2 }, (_, i) => {

@@ -188,10 +188,11 @@ function llama3ScalingFromFreqs(divisors: Float32Array, headDim: number, theta: 
 
 function readRopeScaling(meta: ConfigKeys, arch: string, path: string): RopeScaling | undefined {
   const type = meta.optionalString(`${arch}.rope.scaling.type`);
-  // Older converters wrote only `rope.scale_linear`.
-  const legacyLinear = meta.optionalPositiveNumber(`${arch}.rope.scale_linear`);
+  // llama.cpp divides positions by `rope.scaling.factor` (older converters: `rope.scale_linear`)
+  // whatever the type says, and some files (Google's Gemma 3 GGUFs) carry the factor alone.
+  const factor = meta.optionalPositiveNumber(`${arch}.rope.scaling.factor`) ?? meta.optionalPositiveNumber(`${arch}.rope.scale_linear`);
   if (type === undefined || type === 'none') {
-    return legacyLinear !== undefined && legacyLinear !== 1 ? { type: 'linear', factor: legacyLinear } : undefined;
+    return factor !== undefined && factor !== 1 ? { type: 'linear', factor } : undefined;
   }
   if (type !== 'linear') throw new UnsupportedError(`RoPE scaling "${type}" is not supported (only linear)`, path);
   return { type: 'linear', factor: meta.positiveNumber(`${arch}.rope.scaling.factor`) };
