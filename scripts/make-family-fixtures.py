@@ -137,6 +137,8 @@ def make_family(name: str, spec: dict, out: Path) -> None:
     (out / 'reference.json').write_text(json.dumps(reference))
     if spec['gguf_arch']:
         write_gguf(out / 'model.gguf', model, spec, tokenizer, tok_dir)
+    if name == 'gemma3':
+        write_gguf(out / 'model-ollama.gguf', model, spec, tokenizer, tok_dir, ollama=True)
 
 
 def randomize(model: torch.nn.Module, gemma: bool) -> None:
@@ -168,7 +170,9 @@ def greedy_margins(model, prompt: list, generated: list) -> list:
     return (top[:, 0] - top[:, 1]).tolist()
 
 
-def write_gguf(path: Path, model, spec: dict, tokenizer: Tokenizer, tok_dir: Path) -> None:
+def write_gguf(path: Path, model, spec: dict, tokenizer: Tokenizer, tok_dir: Path, ollama: bool = False) -> None:
+    """llama.cpp's form; `ollama`: Ollama's Gemma 3 form (global/local RoPE theta keys, a per-layer
+    sliding pattern, no epsilon, the vision tower and projector in the same file)."""
     arch = getattr(gguf.MODEL_ARCH, spec['gguf_arch'])
     arch_name = gguf.MODEL_ARCH_NAMES[arch]
     c = model.config
@@ -179,11 +183,19 @@ def write_gguf(path: Path, model, spec: dict, tokenizer: Tokenizer, tok_dir: Pat
     w.add_feed_forward_length(c.intermediate_size)
     w.add_head_count(c.num_attention_heads)
     w.add_head_count_kv(c.num_key_value_heads)
-    w.add_layer_norm_rms_eps(c.rms_norm_eps)
+    if not ollama:
+        w.add_layer_norm_rms_eps(c.rms_norm_eps)
     head_dim = getattr(c, 'head_dim', None) or c.hidden_size // c.num_attention_heads
     rope = c.rope_parameters.get('full_attention', c.rope_parameters)
-    w.add_rope_freq_base(rope['rope_theta'])
     extra = {}
+    if ollama:
+        w.add_float32(f'{arch_name}.rope.global.freq_base', rope['rope_theta'])
+        w.add_float32(f'{arch_name}.rope.local.freq_base', c.rope_parameters['sliding_attention']['rope_theta'])
+        w.add_sliding_window_pattern([t == 'sliding_attention' for t in c.layer_types])
+        extra['v.patch_embd.weight'] = np.ones((4, 8), dtype=np.float32)
+        extra['mm.input_projection.weight'] = np.ones((8, 4), dtype=np.float32)
+    else:
+        w.add_rope_freq_base(rope['rope_theta'])
     if arch_name == 'phi3':
         rot = int(head_dim * rope.get('partial_rotary_factor', 1.0))
         w.add_rope_dimension_count(rot)

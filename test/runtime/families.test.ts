@@ -76,6 +76,13 @@ for (const family of ['qwen3', 'phi3', 'gemma2', 'gemma3', 'mistral']) {
       assert.ok(relativeError(other.data, tensor.data) <= 1e-6, name);
     }
     await checkAgainstTransformers(gguf, fixture);
+    if (family === 'gemma3') {
+      // Ollama's form of the same model: other key names, a per-layer pattern, vision tensors beside it.
+      const ollama = await loadModel(join(fixture.dir, 'model-ollama.gguf'));
+      assert.deepEqual(asFloat32(ollama.config), asFloat32(gguf.config));
+      assert.deepEqual([...ollama.weights.keys()].sort(), [...gguf.weights.keys()].sort());
+      await checkAgainstTransformers(ollama, fixture);
+    }
     // `tagllm export-hf` writes a config.json that reads back as the same config.
     assert.deepEqual(asFloat32(parseHfConfig(toHfConfigJson(gguf.config, {}), 'config.json')), asFloat32(gguf.config));
   });

@@ -6,6 +6,7 @@ import type { Architecture, LayerAttention, LlamaConfig } from './description';
 /** Gemma 2 alternates sliding and full layers; Gemma 3 has five sliding layers per full one. */
 export const GEMMA_SLIDING_PATTERN: Partial<Record<Architecture, number>> = { gemma2: 2, gemma3: 6 };
 export const GEMMA3_LOCAL_ROPE_THETA = 10000;
+export const GEMMA_RMS_NORM_EPS = 1e-6;
 
 /** transformers' default layer_types: layer i slides unless (i + 1) is a multiple of the pattern. */
 export function gemmaLayerTypes(numLayers: number, pattern: number): LayerAttention[] {

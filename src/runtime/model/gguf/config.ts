@@ -3,8 +3,8 @@
 // Where llama.cpp does not store a switch but derives it from the architecture (Gemma's sliding
 // pattern, Gemma 3's local RoPE theta, Gemma's query scale), the same derivation is made here.
 import { InvalidFileError, UnsupportedError } from '../../errors';
-import type { Architecture, LlamaConfig, RopeScaling } from '../description';
-import { GEMMA3_LOCAL_ROPE_THETA, GEMMA_SLIDING_PATTERN, gemmaLayerTypes, gemmaSwitches } from '../families';
+import type { Architecture, LayerAttention, LlamaConfig, RopeScaling } from '../description';
+import { GEMMA3_LOCAL_ROPE_THETA, GEMMA_RMS_NORM_EPS, GEMMA_SLIDING_PATTERN, gemmaLayerTypes, gemmaSwitches, isGemma } from '../families';
 import type { GgufValue } from './metadata';
 import type { GgufHeader } from './reader';
 
@@ -63,7 +63,8 @@ export function ggufConfig(header: GgufHeader, readTensor: (name: string) => Flo
 
   const embedding = header.tensors.find((t) => t.name === 'token_embd.weight');
   if (!embedding || embedding.ne.length !== 2) throw new InvalidFileError('token_embd.weight is missing or not 2-D', header.path);
-  const ropeTheta = meta.optionalPositiveNumber(key('rope.freq_base')) ?? DEFAULT_ROPE_THETA;
+  // Ollama's Gemma 3 files name the full layers' theta `rope.global.freq_base`.
+  const ropeTheta = meta.optionalPositiveNumber(key('rope.freq_base')) ?? meta.optionalPositiveNumber(key('rope.global.freq_base')) ?? DEFAULT_ROPE_THETA;
   const has = (name: string) => header.tensors.some((t) => t.name === name);
   const maxPositionEmbeddings = meta.positiveInt(key('context_length'));
   const originalContext = meta.optionalPositiveInt(key('rope.scaling.original_context_length'));
@@ -84,7 +85,8 @@ export function ggufConfig(header: GgufHeader, readTensor: (name: string) => Flo
     numKvHeads,
     headDim,
     vocabSize: embedding.ne[1]!,
-    rmsNormEps: meta.positiveNumber(key('attention.layer_norm_rms_epsilon')),
+    // Ollama's Gemma 3 files leave out Gemma's epsilon.
+    rmsNormEps: isGemma(architecture) ? (meta.optionalPositiveNumber(key('attention.layer_norm_rms_epsilon')) ?? GEMMA_RMS_NORM_EPS) : meta.positiveNumber(key('attention.layer_norm_rms_epsilon')),
     ropeTheta,
     ...(ropeScaling && { ropeScaling }),
     maxPositionEmbeddings,
@@ -109,8 +111,8 @@ export function ggufConfig(header: GgufHeader, readTensor: (name: string) => Flo
         ...(architecture === 'gemma2' && attnCap !== undefined && { attnLogitSoftcap: attnCap }),
         ...(finalCap !== undefined && { finalLogitSoftcap: finalCap }),
         slidingWindow,
-        layerTypes: gemmaLayerTypes(config.numLayers, GEMMA_SLIDING_PATTERN[architecture]!),
-        ...(architecture === 'gemma3' && { qkNorm: true, localRopeTheta: GEMMA3_LOCAL_ROPE_THETA }),
+        layerTypes: meta.optionalLayerPattern(key('attention.sliding_window_pattern'), config.numLayers) ?? gemmaLayerTypes(config.numLayers, GEMMA_SLIDING_PATTERN[architecture]!),
+        ...(architecture === 'gemma3' && { qkNorm: true, localRopeTheta: meta.optionalPositiveNumber(key('rope.local.freq_base')) ?? GEMMA3_LOCAL_ROPE_THETA }),
       };
     }
     default:
@@ -209,6 +211,14 @@ class ConfigKeys {
   private fail(key: string, want: string, got: GgufValue | undefined): never {
     const shown = got === undefined ? 'missing' : Array.isArray(got) ? 'an array' : `${typeof got} ${String(got)}`;
     throw new InvalidFileError(`metadata ${key} must be ${want}, got ${shown}`, this.header.path);
+  }
+
+  /** Ollama's per-layer pattern: one boolean per layer, true for a sliding layer. */
+  optionalLayerPattern(key: string, numLayers: number): LayerAttention[] | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length !== numLayers || !v.every((x) => typeof x === 'boolean')) return this.fail(key, `${numLayers} booleans (one per layer)`, v);
+    return v.map((sliding) => (sliding ? 'sliding' : 'full'));
   }
 
   optionalString(key: string): string | undefined {

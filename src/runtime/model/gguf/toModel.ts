@@ -28,6 +28,7 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
     for (const tensor of header.tensors) {
       options.signal?.throwIfAborted();
       if (CONFIG_TENSORS.has(tensor.name)) continue; // folded into config.ropeScaling
+      if (isVisionTensor(tensor.name, config)) continue; // the text model never reads them
       const hfName = hfTensorName(tensor.name, config);
       if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
       weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
@@ -41,6 +42,11 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   } finally {
     file.close();
   }
+}
+
+/** Ollama's Gemma 3 files carry the vision tower (`v.*`) and its projector (`mm.*`) beside the text model. */
+function isVisionTensor(name: string, config: LlamaConfig): boolean {
+  return config.architecture === 'gemma3' && (name.startsWith('v.') || name.startsWith('mm.'));
 }
 
 /** The model's config, reading the tensors the config may depend on (RoPE factors). */
