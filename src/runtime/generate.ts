@@ -79,6 +79,8 @@ export async function generateFromEmbeddings(model: LoadedModel, prompt: PromptE
   const past = options.prefix ? repeatRows(options.prefix, batch) : undefined;
   let mask = past ? prependOnes(prompt.mask, batch, past.length) : prompt.mask;
   let out = await session.step(prompt.embeds, [batch, prompt.seq], mask, past);
+  const recomputeAt = longRopeRecomputeLength(model);
+  const fed: number[][] = Array.from({ length: batch }, () => []);
   for (let step = 0; step < options.maxNewTokens; step++) {
     options.signal?.throwIfAborted();
     const next = Array.from({ length: batch }, (_, r) => choose(out.logits!.data.subarray(r * vocab, (r + 1) * vocab)));
@@ -90,12 +92,43 @@ export async function generateFromEmbeddings(model: LoadedModel, prompt: PromptE
     options.onStep?.(next);
     if (done.every(Boolean) || step === options.maxNewTokens - 1) break;
     mask = appendColumn(mask, batch, 1n);
+    next.forEach((id, r) => fed[r].push(id));
+    const total = (past?.length ?? 0) + prompt.seq + fed[0].length;
     const previous = out.present;
-    out = await session.step(embedTokens(model, next), [batch, 1], mask, previous);
+    if (total === recomputeAt) {
+      // The prefix's keys were cached with the short factors too, and its embeddings are not here.
+      if (past) throw new UsageError(`a cached tag prefix cannot continue past this model's original context of ${recomputeAt - 1} positions (LongRoPE)`, model.source.path);
+      out = await session.step(wholeSequence(model, prompt, fed), [batch, total], mask);
+    } else {
+      out = await session.step(embedTokens(model, next), [batch, 1], mask, previous);
+    }
     releaseKvCache(previous);
   }
   releaseKvCache(out.present);
   return session.fallbackReason === undefined ? { ids, provider: session.provider } : { ids, provider: session.provider, fallbackReason: session.fallbackReason };
+}
+
+/**
+ * Phi-3's LongRoPE rotates every position with its long factors once the sequence is longer
+ * than the original context, so the keys cached with the short factors are stale then: at that
+ * length the whole sequence runs again without the cache, as transformers' Phi-3 intends (its
+ * 5.18 `generate` drops the cache but then runs the last token alone).
+ */
+function longRopeRecomputeLength(model: LoadedModel): number | undefined {
+  const scaling = model.config.ropeScaling;
+  return scaling?.type === 'longrope' ? scaling.originalMaxPositionEmbeddings! + 1 : undefined;
+}
+
+/** [batch, prompt + fed, hidden]: each row's prompt embeddings followed by its fed tokens' rows. */
+function wholeSequence(model: LoadedModel, prompt: PromptEmbeddings, fed: readonly number[][]): Float32Array {
+  const hidden = model.config.hiddenSize;
+  const rowLength = (prompt.seq + fed[0].length) * hidden;
+  const out = new Float32Array(prompt.batch * rowLength);
+  fed.forEach((ids, r) => {
+    out.set(prompt.embeds.subarray(r * prompt.seq * hidden, (r + 1) * prompt.seq * hidden), r * rowLength);
+    out.set(embedTokens(model, ids), r * rowLength + prompt.seq * hidden);
+  });
+  return out;
 }
 
 function argmax(logits: Float32Array): number {
