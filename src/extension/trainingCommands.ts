@@ -8,6 +8,7 @@ import type { PredictionsPanel } from './predictionsPanel';
 import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
+import { errorLine } from '../runtime/safeText';
 
 // Labels the training module computes from the input itself (see runtime/chem): the wizard offers them by kind.
 const computedMoleculeLabels = [
@@ -169,7 +170,7 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
     else void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag} in ${result.steps} steps: ${summarizeMetrics(result)}. ${saved}`);
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorLine(error);
     ctx.panel.post({ type: 'trainFailed', message });
     void vscode.window.showErrorMessage(`Tag-LLM: training ${tag} failed: ${message}`);
     return undefined;
@@ -193,7 +194,7 @@ export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<Tra
     );
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -211,7 +212,7 @@ export async function trainDomainTagCommand(ctx: TrainingContext): Promise<Train
     return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -239,6 +240,6 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     void vscode.window.showInformationMessage(`Tag-LLM: ${tagName} on ${path.basename(dataPath)}: ${metrics}`);
   } catch (error) {
     if (error instanceof WizardCancelled) return;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
   }
 }

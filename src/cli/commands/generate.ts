@@ -4,6 +4,7 @@ import type { CliCommand } from '../command';
 import { CliUsageError, numberOption, requiredOption } from '../command';
 import { loadModelOf } from '../modelArgument';
 import { Tokenizer, asTokenIds } from '../../runtime/tokenizer/tokenizer';
+import { escapeControl } from '../../runtime/safeText';
 import { generateGreedy } from '../../runtime/generate';
 
 export const generateCommand: CliCommand = {
@@ -35,12 +36,13 @@ export const generateCommand: CliCommand = {
     const result = await generateGreedy(model, tokenizer.encode(prompt), {
       maxNewTokens,
       signal,
-      onStep: ([id]) => process.stderr.write(stream.push(asTokenIds([id])[0])),
+      // a model can emit any byte (byte-fallback tokens): escape all but the story's line breaks
+      onStep: ([id]) => process.stderr.write(stream.push(asTokenIds([id])[0]).split('\n').map(escapeControl).join('\n')),
     });
     const ids = result.ids[0];
     const seconds = (performance.now() - started) / 1000;
     if (result.fallbackReason) process.stderr.write(`\n(${result.fallbackReason}; running on CPU)`);
     process.stderr.write(`\n[${ids.length} tokens, ${(ids.length / seconds).toFixed(1)} tokens/s, provider ${result.provider}]\n`);
-    process.stdout.write(tokenizer.decode(asTokenIds(ids), { skipSpecialTokens: true }).replace(/\n/g, '\\n') + '\n');
+    process.stdout.write(escapeControl(tokenizer.decode(asTokenIds(ids), { skipSpecialTokens: true })) + '\n');
   },
 };

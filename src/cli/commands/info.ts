@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { loadModel, localModelPath } from '../../runtime/model/load';
 import { modelSpecOf, reportDownload } from '../modelArgument';
 import { summarizeGguf, summarizeLoaded, type ModelSummary } from '../../runtime/model/summary';
+import { escapeControl } from '../../runtime/safeText';
 
 export const infoCommand: CliCommand = {
   name: 'info',
@@ -63,5 +64,6 @@ function summaryText(s: ModelSummary): string {
     ['RoPE', `theta ${c.ropeTheta}${c.ropeScaling ? `, ${c.ropeScaling.type} scaling x${c.ropeScaling.factor}` : ''}`],
     ['output head', c.tieWordEmbeddings ? 'tied to the embeddings' : 'separate'],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n';
+  // the architecture and tokenizer kind are strings from the file
+  return rows.map(([k, v]) => `${k.padEnd(13)} ${escapeControl(v)}`).join('\n') + '\n';
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { CliCommand, ParsedArgs } from '../command';
 import { CliUsageError } from '../command';
 import { loadSmilesJudge, scanFile, type FileScan } from '../../recognize/index';
+import { escapeControl, safeLine } from '../../runtime/safeText';
 
 /** Folders never worth walking into. */
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv']);
@@ -51,7 +52,7 @@ async function* filesUnder(path: string): AsyncGenerator<string> {
 
 function report(scan: FileScan, json: boolean): void {
   if (scan.skipped !== undefined) {
-    process.stderr.write(`tagllm scan: ${scan.path}: skipped, ${scan.skipped}\n`);
+    process.stderr.write(`tagllm scan: ${safeLine(`${scan.path}: skipped, ${scan.skipped}`)}\n`);
     if (json) process.stdout.write(JSON.stringify({ path: scan.path, skipped: scan.skipped }) + '\n');
     return;
   }
@@ -65,7 +66,8 @@ function report(scan: FileScan, json: boolean): void {
     } else {
       const where = 'cell' in e ? `${scan.path}[cell ${e.cell}${e.inOutput ? ' output' : ''}]:${line + 1}:${character + 1}` : `${scan.path}:${line + 1}:${character + 1}`;
       const text = e.text.length > TABLE_TEXT_WIDTH ? `${e.text.slice(0, TABLE_TEXT_WIDTH - 1)}… (${e.text.length})` : e.text;
-      process.stdout.write(`${where}  ${e.kind.padEnd(7)}  ${text}\n`);
+      // file names may hold control characters too
+      process.stdout.write(`${escapeControl(where)}  ${e.kind.padEnd(7)}  ${escapeControl(text)}\n`);
     }
   }
 }
