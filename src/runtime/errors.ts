@@ -23,3 +23,6 @@ export class UsageError extends TagLlmError {}
 
 /** A model that must be downloaded but cannot be (offline, HTTP error). */
 export class DownloadError extends TagLlmError {}
+
+/** The machine or the process limits deny what a step needs (address space, memory); the message names the limit. */
+export class ResourceLimitError extends TagLlmError {}

@@ -1,12 +1,12 @@
 // `tagllm scan PATH... [--json]`: the molecules and protein sequences in files, folders and
 // notebooks. With --json, one JSON object per entity and per line; skipped files are told on
-// stderr (and, with --json, as a line with "skipped" too).
+// stderr (and, with --json, as a line with "skipped" too), and so is a candidate that made RDKit fail.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliCommand, ParsedArgs } from '../command';
 import { CliUsageError } from '../command';
 import { loadSmilesJudge, scanFile, type FileScan } from '../../recognize/index';
-import { escapeControl, safeLine } from '../../runtime/safeText';
+import { escapeControl, quote, safeLine } from '../../runtime/safeText';
 
 /** Folders never worth walking into. */
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv']);
@@ -21,7 +21,8 @@ export const scanCommand: CliCommand = {
     '  PATH    a file or a folder (walked recursively, skipping dot folders and node_modules)',
     '  --json  one JSON object per entity and per line: path, kind, text, line, character (0-based,',
     '          UTF-16), cell for notebooks, in_output when found in a cell output; skipped files',
-    '          give a line with path and skipped',
+    '          give a line with path and skipped, and a candidate that made RDKit fail a line with',
+    '          path, unparseable, line and character',
   ].join('\n'),
   options: { json: { type: 'boolean' } },
   async run(args: ParsedArgs, signal: AbortSignal): Promise<void> {
@@ -55,6 +56,10 @@ function report(scan: FileScan, json: boolean): void {
     process.stderr.write(`tagllm scan: ${safeLine(`${scan.path}: skipped, ${scan.skipped}`)}\n`);
     if (json) process.stdout.write(JSON.stringify({ path: scan.path, skipped: scan.skipped }) + '\n');
     return;
+  }
+  for (const r of scan.rejected ?? []) {
+    process.stderr.write(`tagllm scan: ${safeLine(`${scan.path}:${r.line + 1}:${r.character + 1}: RDKit-js failed on ${quote(r.text)}; not counted as a molecule`)}\n`);
+    if (json) process.stdout.write(JSON.stringify({ path: scan.path, unparseable: r.text, line: r.line, character: r.character }) + '\n');
   }
   for (const e of scan.entities) {
     const { line, character } = e.range.start;
