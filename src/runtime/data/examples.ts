@@ -2,12 +2,14 @@
 // protein sequences or plain text), an optional numeric label (a column, or a property
 // computed from the input), and an optional split column. Rows with an unparseable
 // SMILES (or one RDKit-js cannot survive: see chem/rdkit.ts), an illegal protein letter, or an
-// empty / non-numeric label are skipped and counted, never fatal, unless no row is left.
+// empty, non-numeric or non-finite label, or one too large to standardize (a fit would overflow),
+// are skipped and counted before any fit, never fatal, unless no row is left.
 import { InvalidFileError, UsageError } from '../errors';
 import { isMoleculeDescriptor, moleculeDescriptor, MOLECULE_DESCRIPTORS } from '../chem/descriptors';
 import { isProteinDescriptor, normalizeProteinSequence, proteinDescriptor, PROTEIN_DESCRIPTORS } from '../chem/protein';
 import { loadRDKit, MoleculeRejectedError, withMol, type RDKit } from '../chem/rdkit';
 import { readRecords } from './records';
+import { quote } from '../safeText';
 import { SeededRng } from '../train/rng';
 import type { Table } from './delimited';
 
@@ -66,6 +68,8 @@ export function inputKindOfDomain(domainTag: string): InputKind {
 }
 
 const KEEP_SKIPPED = 20;
+/** Squares of labels up to this size, summed over any number of rows a file can hold, stay finite in float64. */
+export const MAX_LABEL_MAGNITUDE = 1e150;
 
 function columnIndex(table: Table, name: string, path: string, what: string): number {
   const i = table.columns.indexOf(name);
@@ -150,7 +154,11 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
       const raw = row[label.index].trim();
       y = raw === '' ? NaN : Number(raw);
       if (!Number.isFinite(y)) {
-        skip(line, spec.label!, raw === '' ? 'empty label' : `label "${raw}" is not a number`);
+        skip(line, spec.label!, raw === '' ? 'empty label' : Number.isNaN(y) ? `label ${quote(raw)} is not a number` : `label ${quote(raw)} is not finite`);
+        continue;
+      }
+      if (Math.abs(y) > MAX_LABEL_MAGNITUDE) {
+        skip(line, spec.label!, `label ${quote(raw)} is beyond ±${MAX_LABEL_MAGNITUDE}: its square overflows when the labels are standardized`);
         continue;
       }
     } else if (label?.kind === 'computed') {
