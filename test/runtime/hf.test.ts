@@ -146,7 +146,7 @@ test('config.json: transformers 4 keys, Qwen2 biases, llama3 and linear RoPE sca
   assert.deepEqual(linear.ropeScaling, { type: 'linear', factor: 2 });
   assert.equal(linear.ropeTheta, 5e5);
 
-  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture GPT2LMHeadModel/, UnsupportedError));
+  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture "GPT2LMHeadModel"/, UnsupportedError));
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'c.json'), oneLine(/"yarn"/, UnsupportedError));
   assert.throws(() => parseHfConfig({ ...base, hidden_size: '576' }, 'c.json'), oneLine(/hidden_size must be a positive integer, got "576"/));
   assert.throws(() => parseHfConfig({ ...base, num_key_value_heads: 4 }, 'c.json'), oneLine(/not a multiple/));

@@ -1,6 +1,7 @@
 // LlamaConfig from a GGUF header: `general.architecture` and its `{arch}.*` keys (names as
 // llama.cpp writes them), with the vocabulary size and head tying read from the tensor table.
 import { InvalidFileError, UnsupportedError } from '../../errors';
+import { quote } from '../../safeText';
 import type { Architecture, LlamaConfig, RopeScaling } from '../description';
 import type { GgufValue } from './metadata';
 import type { GgufHeader } from './reader';
@@ -15,9 +16,10 @@ const DEFAULT_ROPE_THETA = 10000;
 export function ggufConfig(header: GgufHeader, ropeFreqs?: Float32Array): LlamaConfig {
   const meta = new ConfigKeys(header);
   const archName = meta.string('general.architecture');
-  const architecture = ARCHITECTURES[archName];
+  // a name from the file: `constructor` must not find Object's own members
+  const architecture = Object.hasOwn(ARCHITECTURES, archName) ? ARCHITECTURES[archName] : undefined;
   if (!architecture) {
-    throw new UnsupportedError(`architecture "${archName}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, header.path);
+    throw new UnsupportedError(`architecture ${quote(archName)} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, header.path);
   }
   const key = (name: string) => `${archName}.${name}`;
   const hiddenSize = meta.positiveInt(key('embedding_length'));

@@ -2,6 +2,7 @@
 // Qwen2). Defaults are transformers' own (LlamaConfig, MistralConfig, Qwen2Config), and both the
 // transformers 4 keys (`rope_theta`, `rope_scaling`) and 5 keys (`rope_parameters`) are read.
 import { InvalidFileError, UnsupportedError } from '../../errors';
+import { quote } from '../../safeText';
 import type { Architecture, LlamaConfig, RopeScaling } from '../description';
 
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
@@ -19,9 +20,10 @@ const CLASS_NAMES: Readonly<Record<Architecture, string>> = {
 export function parseHfConfig(json: unknown, path: string): LlamaConfig {
   const c = new ConfigFields(json, path);
   const className = c.architectureClass();
-  const architecture = ARCHITECTURES[className];
+  // a name from the file: `toString` must not find Object's own members
+  const architecture = Object.hasOwn(ARCHITECTURES, className) ? ARCHITECTURES[className] : undefined;
   if (!architecture) {
-    throw new UnsupportedError(`architecture ${className} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, path);
+    throw new UnsupportedError(`architecture ${quote(className)} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`, path);
   }
   const act = c.optionalString('hidden_act') ?? 'silu';
   if (act !== 'silu') throw new UnsupportedError(`hidden_act "${act}" is not supported (only silu)`, path);
