@@ -163,3 +163,17 @@ test('a config.json with a BOM names the BOM instead of quoting an invisible cha
   writeFileSync(join(folder, 'config.json'), `\ufeff${readFileSync(join(folder, 'config.json'), 'utf8')}`);
   await assert.rejects(loadHfFolder(folder), invalid(/config\.json: the file starts with an invisible byte-order mark \(U\+FEFF\), which JSON does not allow; save it as UTF-8 without a BOM/));
 });
+
+test('messages in the user\'s terms: a metadata number is a number, not a bigint; a wrong delimiter is named', () => {
+  const path = join(dir, 'uint64-heads.gguf');
+  const py = spawnSync(pythonExecutable(), ['-c', `
+import sys, gguf
+w = gguf.GGUFWriter(sys.argv[1], 'llama')
+w.add_uint64('llama.embedding_length', 0)
+w.write_header_to_file(); w.write_kv_data_to_file(); w.close()`, path], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.throws(() => ggufConfig(readGgufHeader(path)), (e: unknown) => e instanceof InvalidFileError && /llama\.embedding_length must be a positive number, got the number 0$/.test((e as Error).message) && !/bigint/.test((e as Error).message));
+  const csv = join(dir, 'semicolons.csv');
+  writeFileSync(csv, 'smiles;y\nCCO;1\nCC,C;2\n');
+  assert.throws(() => readRecords(csv), invalid(/line 3: 2 fields, but the header has 1; the file looks separated by semicolons, but it is read as separated by commas/));
+});

@@ -130,7 +130,7 @@ class ConfigKeys {
   }
 
   private fail(key: string, want: string, got: GgufValue | undefined): never {
-    const shown = got === undefined ? 'missing' : Array.isArray(got) ? 'an array' : `${typeof got} ${String(got)}`;
+    const shown = got === undefined ? 'missing' : Array.isArray(got) ? 'a list' : typeof got === 'string' ? `the text ${quote(got)}` : typeof got === 'boolean' ? `${got}` : `the number ${got}`;
     throw new InvalidFileError(`metadata ${key} must be ${want}, got ${shown}`, this.header.path);
   }
 
