@@ -12,7 +12,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidFileError, UnsupportedError, UsageError } from '../../errors';
 import type { GgufMetadata, GgufValue } from './metadata';
 import { ggmlTypeLayout, unsupportedTypeReason, type GgmlTypeLayout } from './tensorTypes';
-import { quote } from '../../safeText';
+import { escapeControl, quote } from '../../safeText';
 
 export interface GgufTensorInfo {
   readonly name: string;
@@ -144,7 +144,7 @@ function parseHeader(fd: number, path: string): GgufHeader {
     r.context = `metadata key ${i}`;
     const key = r.string();
     if (key === '') throw new InvalidFileError(`metadata key ${i} is empty`, path);
-    r.context = `metadata key ${i} (${key})`;
+    r.context = `metadata key ${i} (${escapeControl(key)})`;
     if (metadata.has(key)) throw new InvalidFileError(`duplicate GGUF metadata key ${quote(key)}`, path);
     metadata.set(key, r.value(r.valueType()));
   }
@@ -155,7 +155,7 @@ function parseHeader(fd: number, path: string): GgufHeader {
   for (let i = 0; i < tensorCount; i++) {
     r.context = `tensor info ${i}`;
     const name = r.string();
-    r.context = `tensor info ${i} (${name})`;
+    r.context = `tensor info ${i} (${escapeControl(name)})`;
     const nameBytes = Buffer.byteLength(name);
     if (nameBytes >= MAX_NAME_BYTES) throw new InvalidFileError(`tensor ${i} name ${quote(name)} is ${nameBytes} bytes long; GGUF names are at most ${MAX_NAME_BYTES - 1}`, path);
     if (names.has(name)) throw new InvalidFileError(`duplicate GGUF tensor name ${quote(name)}`, path);
