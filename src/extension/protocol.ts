@@ -70,6 +70,8 @@ export interface TrainFunctionParams {
   tagName: string;
   steps: number;
   outDir: string;
+  /** Continue from the checkpoint beside outDir (a run that was cancelled or whose process died). */
+  resume?: boolean;
 }
 
 export interface TrainDomainParams {
@@ -78,6 +80,7 @@ export interface TrainDomainParams {
   tagName: string;
   steps: number;
   outDir: string;
+  resume?: boolean;
 }
 
 export type Metrics = Record<string, number>;

@@ -9,6 +9,8 @@ import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, 
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
 import { errorLine } from '../runtime/safeText';
+import { checkpointStateFileFor } from '../runtime/train/checkpointPaths';
+import { existsSync } from 'node:fs';
 
 // Labels the training module computes from the input itself (see runtime/chem): the wizard offers them by kind.
 const computedMoleculeLabels = [
@@ -177,6 +179,14 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
   }
 }
 
+/** A run into this folder was cancelled or its runtime died: its checkpoint can carry on, when the user says so. */
+async function askResume(title: string, outDir: string): Promise<boolean> {
+  if (!existsSync(checkpointStateFileFor(outDir))) return false;
+  const resume = 'Resume from the checkpoint';
+  const picked = required(await vscode.window.showQuickPick([resume, 'Start over'], { title, placeHolder: 'An earlier run of this tag stopped before its end' }));
+  return picked === resume;
+}
+
 export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Train Function Tag';
@@ -189,8 +199,9 @@ export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<Tra
     const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
+    const resume = await askResume(title, outDir);
     return await runTraining(ctx, tagName, steps, (token) =>
-      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }, token),
+      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir, resume }, token),
     );
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
@@ -209,7 +220,8 @@ export async function trainDomainTagCommand(ctx: TrainingContext): Promise<Train
     const tagName = await askTagName(title, inputColumn ? domainFor(inputColumn) : '<SMILES>');
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir }, token));
+    const resume = await askResume(title, outDir);
+    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir, resume }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
     void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);

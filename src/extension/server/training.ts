@@ -77,6 +77,7 @@ export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionPar
     functionTag,
     label: params.labelColumn,
     steps: params.steps,
+    resume: params.resume === true,
   };
   return trainStage(config, choice, functionTag, params.outDir, run);
 }
@@ -85,7 +86,7 @@ export function trainDomainTag(config: RuntimeConfig, params: TrainDomainParams,
   const tag = parseTagName(params.tagName, 'tag name');
   // Files without columns (.smi, .txt) give one item per line: column `smiles` for .smi, `text` otherwise.
   const column = params.inputColumn ?? (/\.smi$/i.test(params.dataPath) ? 'smiles' : 'text');
-  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps };
+  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps, resume: params.resume === true };
   return trainStage(config, choice, tag, params.outDir, run);
 }
 
