@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `tagllm`: the command-line face of the runtime. Errors print as one line on stderr
-// (exit 1 for bad input, 2 for bad usage), never as a stack trace, unless TAGLLM_DEBUG is set.
+// (exit 1 for bad input, 2 for bad usage), never as a stack trace, unless TAGLLM_DEBUG is set, and with
+// the text from files in it escaped and cut (safeText). The process ends only once stdout has flushed.
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { CliUsageError } from './command';
@@ -18,6 +19,8 @@ import { doctorCommand } from './commands/doctor';
 import { exportJobCommand } from './commands/export-job';
 import { exportPeftCommand } from './commands/export-peft';
 import { importPeftCommand } from './commands/import-peft';
+import { exitAfterFlush, stopOnBrokenPipe } from './exit';
+import { safeLine } from '../runtime/safeText';
 
 const commands: CliCommand[] = [infoCommand, generateCommand, exportHfCommand, benchCommand, scanCommand, predictCommand, trainCommand, evalCommand, doctorCommand, exportJobCommand, exportPeftCommand, importPeftCommand];
 
@@ -57,16 +60,17 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+stopOnBrokenPipe();
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: unknown) => {
     if (process.env.TAGLLM_DEBUG) console.error(err);
     if (err instanceof CliUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`tagllm: ${(err as Error).message}\n`);
-      process.exit(2);
+      return exitAfterFlush(2);
     }
     const message = err instanceof TagLlmError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
-    process.stderr.write(`tagllm: ${message}\n`);
-    process.exit(1);
+    process.stderr.write(`tagllm: ${safeLine(message)}\n`);
+    return exitAfterFlush(1);
   },
 );

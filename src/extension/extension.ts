@@ -13,6 +13,7 @@ import { runtimeConfig, section } from './settings';
 import { RuntimeStatusBar, showLogCommand } from './statusBar';
 import { evaluateTagCommand, exportTrainingJobCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
 import { WrapCodeActionProvider, wrapInDomainTagCommand } from './wrapInDomainTag';
+import { safeLine } from '../runtime/safeText';
 
 // Every document that has text: files, untitled buffers and notebook cells.
 const selector: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
@@ -24,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const client = new RuntimeClient({
     serverPath: path.join(context.extensionPath, 'dist', 'runtimeServer.js'),
     config: runtimeConfig,
-    log: (line) => log.info(line),
+    log: (line) => log.info(safeLine(line)),
     onState: (state) => statusBar.update(state, runtimeConfig().modelPath),
   });
   const entities = new EntityService(client, runtimeConfig().cacheSize);

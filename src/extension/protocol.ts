@@ -77,6 +77,8 @@ export interface TrainFunctionParams {
   outDir: string;
   /** 'text': the label column is text the tag learns to write (next-token loss), not a number. */
   output?: 'text';
+  /** Continue from the checkpoint beside outDir (a run that was cancelled or whose process died). */
+  resume?: boolean;
 }
 
 export interface TrainDomainParams {
@@ -85,6 +87,7 @@ export interface TrainDomainParams {
   tagName: string;
   steps: number;
   outDir: string;
+  resume?: boolean;
 }
 
 /** Export Training Job: the Train Function Tag choices, written as a job folder for the PyTorch companion. */

@@ -10,6 +10,9 @@ import type { PredictionsPanel } from './predictionsPanel';
 import { DataColumns, Evaluate, ExportTrainingJob, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainFunctionParams, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
+import { errorLine } from '../runtime/safeText';
+import { checkpointStateFileFor } from '../runtime/train/checkpointPaths';
+import { existsSync } from 'node:fs';
 
 // Labels the training module computes from the input itself (see runtime/chem): the wizard offers them by kind.
 const computedMoleculeLabels = [
@@ -181,14 +184,13 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
     else void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag} in ${result.steps} steps: ${summarizeMetrics(result)}. ${saved}`);
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorLine(error);
     ctx.panel.post({ type: 'trainFailed', message });
     void vscode.window.showErrorMessage(`Tag-LLM: training ${tag} failed: ${message}`);
     return undefined;
   }
 }
 
-/** The questions of Train Function Tag (and Export Training Job): data, inputs, label, domains, tag and steps. */
 /** The choices of a function-tag run; `offerText` also offers text columns as a text output to learn. */
 async function askFunctionRun(ctx: TrainingContext, title: string, offerText: boolean): Promise<Omit<TrainFunctionParams, 'outDir'>> {
   const dataPath = await pickDataFile(title);
@@ -201,16 +203,25 @@ async function askFunctionRun(ctx: TrainingContext, title: string, offerText: bo
   return { dataPath, inputColumns, labelColumn, domainTags, tagName, steps, ...(output && { output }) };
 }
 
+/** A run into this folder was cancelled or its runtime died: its checkpoint can carry on, when the user says so. */
+async function askResume(title: string, outDir: string): Promise<boolean> {
+  if (!existsSync(checkpointStateFileFor(outDir))) return false;
+  const resume = 'Resume from the checkpoint';
+  const picked = required(await vscode.window.showQuickPick([resume, 'Start over'], { title, placeHolder: 'An earlier run of this tag stopped before its end' }));
+  return picked === resume;
+}
+
 export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Train Function Tag';
   try {
     const choice = await askFunctionRun(ctx, title, true);
     const outDir = bundleDirFor(choice.tagName);
-    return await runTraining(ctx, choice.tagName, choice.steps, (token) => ctx.client.request(TrainFunctionTag, { ...choice, outDir }, token));
+    const resume = await askResume(title, outDir);
+    return await runTraining(ctx, choice.tagName, choice.steps, (token) => ctx.client.request(TrainFunctionTag, { ...choice, outDir, resume }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -235,7 +246,7 @@ export async function exportTrainingJobCommand(ctx: TrainingContext): Promise<st
     return result.jobDir;
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -250,10 +261,11 @@ export async function trainDomainTagCommand(ctx: TrainingContext): Promise<Train
     const tagName = await askTagName(title, inputColumn ? domainFor(inputColumn) : '<SMILES>');
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir }, token));
+    const resume = await askResume(title, outDir);
+    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir, resume }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -281,6 +293,6 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     void vscode.window.showInformationMessage(`Tag-LLM: ${tagName} on ${path.basename(dataPath)}: ${metrics}`);
   } catch (error) {
     if (error instanceof WizardCancelled) return;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
   }
 }

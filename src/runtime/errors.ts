@@ -34,3 +34,6 @@ export class InsufficientMemoryError extends TagLlmError {
     super(message, path);
   }
 }
+
+/** The machine or the process limits deny what a step needs (address space, memory); the message names the limit. */
+export class ResourceLimitError extends TagLlmError {}

@@ -146,12 +146,12 @@ test('config.json: transformers 4 keys, Qwen2 biases, llama3 and linear RoPE sca
   assert.deepEqual(linear.ropeScaling, { type: 'linear', factor: 2 });
   assert.equal(linear.ropeTheta, 5e5);
 
-  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture GPT2LMHeadModel/, UnsupportedError));
+  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture "GPT2LMHeadModel"/, UnsupportedError));
   // Class names are file content: Object.prototype's keys are unknown classes like any other.
   for (const name of ['toString', 'constructor', '__proto__', 'valueOf']) {
     assert.throws(
       () => parseHfConfig({ ...base, architectures: [name] }, 'c.json'),
-      oneLine(new RegExp(`architecture ${name} is not supported \\(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM\\)`), UnsupportedError),
+      oneLine(new RegExp(`architecture "${name}" is not supported \\(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM\\)`), UnsupportedError),
     );
   }
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'c.json'), oneLine(/"yarn"/, UnsupportedError));

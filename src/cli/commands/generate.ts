@@ -6,6 +6,7 @@ import type { CliCommand } from '../command';
 import { CliUsageError, numberOption, requiredOption, stringOption, type ParsedArgs } from '../command';
 import { loadModelOf } from '../modelArgument';
 import { Tokenizer, asTokenIds } from '../../runtime/tokenizer/tokenizer';
+import { escapeControl } from '../../runtime/safeText';
 import { generateGreedy, type SamplingOptions } from '../../runtime/generate';
 import { createTextGenerator } from '../../runtime/generateText';
 import { readInputs } from './predict';
@@ -64,7 +65,8 @@ export const generateCommand: CliCommand = {
       maxNewTokens,
       signal,
       ...(sampling && { sampling }),
-      onStep: ([id]) => process.stderr.write(stream.push(asTokenIds([id])[0])),
+      // a model can emit any byte (byte-fallback tokens): escape all but the story's line breaks
+      onStep: ([id]) => process.stderr.write(stream.push(asTokenIds([id])[0]).split('\n').map(escapeControl).join('\n')),
     });
     const ids = result.ids[0];
     const seconds = (performance.now() - started) / 1000;
@@ -109,6 +111,7 @@ function samplingOf(args: ParsedArgs): SamplingOptions | undefined {
   return { temperature: numberOption(args, 'temperature', 1), topP: numberOption(args, 'top-p', 1), seed: numberOption(args, 'seed', 0) };
 }
 
+/** Generated text as one terminal-safe line: line breaks as \\n, other control characters escaped. */
 function oneLine(text: string): string {
-  return text.replace(/\n/g, '\\n');
+  return escapeControl(text.replace(/\n/g, '\\n'));
 }

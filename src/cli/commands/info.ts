@@ -5,6 +5,7 @@ import { loadModel, localModelPath } from '../../runtime/model/load';
 import { modelSpecOf, reportDownload } from '../modelArgument';
 import { summarizeGguf, summarizeLoaded, type ModelSummary } from '../../runtime/model/summary';
 import { ESTIMATE_CONTEXT_TOKENS, formatGigabytes } from '../../runtime/model/memoryEstimate';
+import { escapeControl } from '../../runtime/safeText';
 
 export const infoCommand: CliCommand = {
   name: 'info',
@@ -69,5 +70,6 @@ function summaryText(s: ModelSummary): string {
   if (m) {
     rows.push(['memory', `about ${formatGigabytes(m.totalBytes)} at peak (weights ${formatGigabytes(m.weightBytes)}, KV cache of ${ESTIMATE_CONTEXT_TOKENS} tokens ${formatGigabytes(m.kvCacheBytes)}, runtime ${formatGigabytes(m.overheadBytes)})`]);
   }
-  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n';
+  // the architecture and tokenizer kind are strings from the file
+  return rows.map(([k, v]) => `${k.padEnd(13)} ${escapeControl(v)}`).join('\n') + '\n';
 }

@@ -40,7 +40,7 @@ export const sharedTrainHelp = [
   '  --batch N             effective batch size (default 32)',
   '  --limit N             use only the first N usable rows',
   '  --sample N            use a seeded random sample of N usable rows (split column kept)',
-  '  --max-length N        cut inputs to N characters (default 512)',
+  '  --max-length N        cut protein and text inputs to N characters; rows with a longer SMILES are skipped (default 512)',
 ];
 
 function list(value: string | undefined): string[] {

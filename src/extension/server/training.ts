@@ -88,6 +88,7 @@ function functionChoice(params: TrainFunctionParams): StageChoice {
     functionTag,
     label: params.labelColumn,
     steps: params.steps,
+    resume: params.resume === true,
   };
 }
 
@@ -129,7 +130,7 @@ export function trainDomainTag(config: RuntimeConfig, params: TrainDomainParams,
   const tag = parseTagName(params.tagName, 'tag name');
   // Files without columns (.smi, .txt) give one item per line: column `smiles` for .smi, `text` otherwise.
   const column = params.inputColumn ?? (/\.smi$/i.test(params.dataPath) ? 'smiles' : 'text');
-  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps };
+  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps, resume: params.resume === true };
   return trainStage(config, choice, tag, params.outDir, run);
 }
 

@@ -2,6 +2,7 @@
 // only builds and checks bundles; bundleFiles.ts reads and writes them.
 import { version as libraryVersion } from '../../../package.json';
 import { InvalidFileError } from '../errors';
+import { quote } from '../safeText';
 import type { ModelFingerprint } from './fingerprint';
 import type { LinearHead } from './head';
 import { isTagName, type TagKind, type TagName, type TagValue } from './name';
@@ -173,6 +174,8 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
   const tagsJson = asObject(root.tags) ?? fail('tags is missing');
   const tags: Record<string, TagMeta> = {};
   for (const [name, raw] of Object.entries(tagsJson)) {
+    // before the name is used as a key: `__proto__` would set the prototype instead
+    if (!isTagName(name)) fail(`${quote(name)} is not a tag name`);
     const t = asObject(raw) ?? fail(`tags.${name} must be an object`);
     if (t.kind !== 'domain' && t.kind !== 'function') fail(`tags.${name}.kind must be "domain" or "function"`);
     const outputs = t.outputs === undefined ? undefined : Array.isArray(t.outputs) ? t.outputs : fail(`tags.${name}.outputs must be a list`);

@@ -142,7 +142,8 @@ function bpeModel(
   merges: readonly Merge[],
   opts: { unk: string | null | undefined; byteFallback: boolean; ignoreMerges: boolean },
 ): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
+  // no prototype: a token named `__proto__` is then an entry like any other, not a setter
+  const vocab: Record<string, number> = Object.create(null);
   // Later duplicates must not shadow the first id a token string had.
   tokens.forEach((t, i) => {
     if (!Object.hasOwn(vocab, t)) vocab[t] = i;

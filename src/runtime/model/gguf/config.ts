@@ -3,6 +3,7 @@
 // Where llama.cpp does not store a switch but derives it from the architecture (Gemma's sliding
 // pattern, Gemma 3's local RoPE theta, Gemma's query scale), the same derivation is made here.
 import { InvalidFileError, UnsupportedError } from '../../errors';
+import { quote } from '../../safeText';
 import type { Architecture, LayerAttention, LlamaConfig, RopeScaling } from '../description';
 import { GEMMA3_LOCAL_ROPE_THETA, GEMMA_RMS_NORM_EPS, GEMMA_SLIDING_PATTERN, gemmaLayerTypes, gemmaSwitches, isGemma } from '../families';
 import type { GgufValue } from './metadata';
@@ -39,7 +40,7 @@ export function ggufConfig(header: GgufHeader, readTensor: (name: string) => Flo
   const archName = meta.string('general.architecture');
   const architecture = ARCHITECTURES.get(archName);
   if (!architecture) {
-    throw new UnsupportedError(`architecture "${archName}" is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`, header.path);
+    throw new UnsupportedError(`architecture ${quote(archName)} is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`, header.path);
   }
   const key = (name: string) => `${archName}.${name}`;
   const hiddenSize = meta.positiveInt(key('embedding_length'));
@@ -209,7 +210,7 @@ class ConfigKeys {
   }
 
   private fail(key: string, want: string, got: GgufValue | undefined): never {
-    const shown = got === undefined ? 'missing' : Array.isArray(got) ? 'an array' : `${typeof got} ${String(got)}`;
+    const shown = got === undefined ? 'missing' : Array.isArray(got) ? 'a list' : typeof got === 'string' ? `the text ${quote(got)}` : typeof got === 'boolean' ? `${got}` : `the number ${got}`;
     throw new InvalidFileError(`metadata ${key} must be ${want}, got ${shown}`, this.header.path);
   }
 

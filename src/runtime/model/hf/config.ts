@@ -5,6 +5,7 @@
 // `rope_local_base_freq`) and the transformers 5 `rope_parameters` (per layer type for Gemma 3)
 // are read.
 import { InvalidFileError, UnsupportedError } from '../../errors';
+import { quote } from '../../safeText';
 import type { Architecture, LayerAttention, LlamaConfig, RopeScaling } from '../description';
 import { GEMMA3_LOCAL_ROPE_THETA, GEMMA_SLIDING_PATTERN, gemmaLayerTypes, gemmaSwitches, isGemma } from '../families';
 
@@ -71,7 +72,7 @@ export function parseHfConfig(json: unknown, path: string): LlamaConfig {
   const className = c.architectureClass();
   const architecture = ARCHITECTURES.get(className);
   if (!architecture) {
-    throw new UnsupportedError(`architecture ${className} is not supported (supported: ${SUPPORTED_HF_CLASSES.join(', ')})`, path);
+    throw new UnsupportedError(`architecture ${quote(className)} is not supported (supported: ${SUPPORTED_HF_CLASSES.join(', ')})`, path);
   }
   const defaults = DEFAULTS[architecture];
   const act = c.optionalString(isGemma(architecture) ? 'hidden_activation' : 'hidden_act') ?? c.optionalString('hidden_act') ?? defaults.activation;
