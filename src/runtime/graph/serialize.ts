@@ -10,8 +10,11 @@ import { UnsupportedError } from '../errors';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 
-export const OPSET_VERSION = 18;
-const IR_VERSION = 8;
+// Opset 21 for blocked DequantizeLinear and uint4 tensors (quantized weights), which need IR
+// version 10; onnxruntime 1.30 refuses newer IR versions with this opset.
+export const OPSET_VERSION = 21;
+const IR_VERSION = 10;
+const OPSET_IMPORT = [{ domain: '', version: OPSET_VERSION }, { domain: 'com.microsoft', version: 1 }];
 
 /** protobuf's hard limit on one message; onnxruntime refuses larger ModelProtos. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -36,7 +39,7 @@ export function serializeModel(graph: Graph): Uint8Array {
     return { head, rawFrame, raw, length: head.length + rawFrame.length + raw.length };
   });
   const graphLength = graphHead.length + tensors.reduce((n, t) => n + frame(GRAPH_INITIALIZER_FIELD, t.length).length + t.length, 0);
-  const modelHead = ModelProto.encode({ irVersion: IR_VERSION, producerName: 'tagllm', opsetImport: [{ domain: '', version: OPSET_VERSION }] }).finish();
+  const modelHead = ModelProto.encode({ irVersion: IR_VERSION, producerName: 'tagllm', opsetImport: OPSET_IMPORT }).finish();
   const graphFrame = frame(MODEL_GRAPH_FIELD, graphLength);
 
   const total = modelHead.length + graphFrame.length + graphLength;
@@ -103,7 +106,7 @@ export function writeModelWithExternalData(graph: Graph, modelPath: string): voi
   const model = {
     irVersion: IR_VERSION,
     producerName: 'tagllm',
-    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    opsetImport: OPSET_IMPORT,
     graph: { name: graph.name, node: graph.nodes.map(nodeProto), initializer, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
   };
   writeFileSync(modelPath, ModelProto.encode(model).finish());
@@ -132,6 +135,7 @@ function nodeProto(node: GraphNode, index: number) {
     input: node.inputs.map((v) => v.name),
     output: node.outputs.map((v) => v.name),
     attribute: Object.entries(node.attrs).map(([name, value]) => attributeProto(name, value)),
+    ...(node.domain === undefined ? {} : { domain: node.domain }),
   };
 }
 

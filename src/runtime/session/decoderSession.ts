@@ -52,7 +52,7 @@ export class DecoderSession {
   static async create(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
     const { graph } = buildDecoderGraph(model.config, model.weights, options);
     const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference());
-    return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
+    return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache, quantizedMatMul: options.quantizedMatMul }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
   }
 
   /** The whole sequence at once (no past). `attentionMask` is [batch, seq], 1 = token, 0 = padding. */
@@ -135,7 +135,7 @@ const sessionCache = new WeakMap<LoadedModel, Map<string, Promise<DecoderSession
 export function decoderSession(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
   let byClass = sessionCache.get(model);
   if (!byClass) sessionCache.set(model, (byClass = new Map()));
-  const key = `${options.logits}/${options.kvCache}/${options.provider ?? defaultProviderPreference()}`;
+  const key = `${options.logits}/${options.kvCache}/${options.quantizedMatMul ?? 'fast'}/${options.provider ?? defaultProviderPreference()}`;
   let session = byClass.get(key);
   if (!session) {
     session = DecoderSession.create(model, options);

@@ -7,6 +7,7 @@ import { sumTagGradients } from './tagGradients';
 import type { TrainObjective } from './trainer';
 import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
 import { applyHead, type LinearHead } from '../tags/head';
+import { tensorRows } from '../model/tensor';
 import { readout } from '../tags/readout';
 import type { TagName, TagValue } from '../tags/name';
 import type { SlotValues, Template } from '../tags/template';
@@ -57,13 +58,12 @@ export function templateExamples(
 /** Plain text with no tags (the untagged baselines): BOS when the model wants it, then the tokens. */
 export function plainTextExamples(texts: readonly string[], context: ExpansionContext): ExpandedExamples {
   const [, h] = embeddingShape(context.embedding);
-  const table = context.embedding.data;
   return new ExpandedExamples(
     texts.length,
     (i) => {
       const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(texts[i])];
       const inputsEmbeds = new Float32Array(ids.length * h);
-      ids.forEach((id, s) => inputsEmbeds.set(table.subarray(id * h, (id + 1) * h), s * h));
+      ids.forEach((id, s) => inputsEmbeds.set(tensorRows(context.embedding, id, 1), s * h));
       return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readSpan: { start: ids.length - 1, length: 1 } };
     },
     new Map(),

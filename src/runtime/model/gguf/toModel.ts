@@ -1,9 +1,14 @@
-// GGUF file -> LoadedModel: config from metadata, every tensor dequantized to float32 under its
-// Hugging Face name and shape, q/k rows put back in Hugging Face order, tokenizer.json built
-// from the `tokenizer.ggml.*` metadata.
+// GGUF file -> LoadedModel: config from metadata, every tensor under its Hugging Face name and
+// shape, q/k rows put back in Hugging Face order, tokenizer.json built from the
+// `tokenizer.ggml.*` metadata. Block-quantized 2-D tensors stay as the file stores them (each
+// read once into its own buffer) and run as MatMulNBits; F16/BF16 tensors and 1-D tensors
+// are dequantized to float32, because onnxruntime's CPU provider has no 16-bit MatMul for
+// float32 activations and a Cast of a 16-bit initializer would be constant-folded to float32
+// at session creation anyway.
 import { UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
-import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
+import type { LlamaConfig, LoadedModel, ModelTensor } from '../description';
+import { NBITS_TYPES } from '../../llama/quantizedLinear';
 import { ggufConfig, ROPE_FREQS_TENSOR } from './config';
 import { dequantize } from './quant';
 import { GgufFile, type GgufTensorInfo } from './reader';
@@ -23,7 +28,7 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
     const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
     const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     let bytesDone = 0;
-    const weights = new Map<string, F32Tensor>();
+    const weights = new Map<string, ModelTensor>();
     for (const tensor of header.tensors) {
       options.signal?.throwIfAborted();
       if (tensor.name === ROPE_FREQS_TENSOR) continue; // folded into config.ropeScaling
@@ -78,11 +83,15 @@ export function hfTensorName(ggufName: string): string | undefined {
   return suffix ? `model.layers.${m[1]}.${suffix}` : undefined;
 }
 
-function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConfig): F32Tensor {
-  const data = dequantize(tensor.type, bytes, tensor.elementCount);
+function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConfig): ModelTensor {
   // ggml lists dimensions innermost first; PyTorch outermost first. The memory order is the same.
   const shape = [...tensor.ne].reverse();
   const heads = ropePermutedHeads(tensor.name, config);
+  if (shape.length === 2 && NBITS_TYPES.has(tensor.type.name)) {
+    // Rows are whole blocks, so the permutation moves quantized rows as they are.
+    return { shape: [shape[0]!, shape[1]!], type: tensor.type, bytes: heads === undefined ? bytes : unpermuteRows(bytes, shape[0]!, heads) };
+  }
+  const data = dequantize(tensor.type, bytes, tensor.elementCount);
   return { shape, data: heads === undefined ? data : unpermuteRows(data, shape[0]!, heads) };
 }
 
@@ -99,11 +108,11 @@ function ropePermutedHeads(ggufName: string, config: LlamaConfig): number | unde
  * Undo the converter's permutation: within each head of `headDim` rows, GGUF row 2i+j holds
  * Hugging Face row j*headDim/2 + i (the HF rows viewed as [2, headDim/2] were transposed).
  */
-export function unpermuteRows(data: Float32Array, rows: number, heads: number): Float32Array {
+export function unpermuteRows<T extends Float32Array | Uint8Array>(data: T, rows: number, heads: number): T {
   const rowLength = data.length / rows;
   const headDim = rows / heads;
   const half = headDim / 2;
-  const out = new Float32Array(data.length);
+  const out = (data instanceof Uint8Array ? new Uint8Array(data.length) : new Float32Array(data.length)) as T;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
