@@ -21,6 +21,8 @@ export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** Initializers smaller than this stay inside the ModelProto when weights go to external data. */
 const EXTERNAL_DATA_MIN_BYTES = 1024;
 const DATA_LOCATION_EXTERNAL = 1;
+/** onnxruntime memory-maps external data at offsets aligned to the page size. */
+const PAGE = 4096;
 const MODEL_GRAPH_FIELD = 7;
 const GRAPH_INITIALIZER_FIELD = 5;
 const TENSOR_RAW_DATA_FIELD = 9;
@@ -73,13 +75,16 @@ export function initializerBytes(graph: Graph): number {
 
 /**
  * Writes `modelPath` (the graph, small) and `modelPath.data` (every initializer of 1 KiB or
- * more, back to back) for onnxruntime to load from the path; no size limit but the disk's.
+ * more, each at a page-aligned offset so onnxruntime can memory-map it) for onnxruntime to
+ * load from the path; no size limit but the disk's. Initializers that view the same bytes (a
+ * quantized weight and its DequantizeLinear view for the gradient) share one stored copy.
  */
 export function writeModelWithExternalData(graph: Graph, modelPath: string): void {
   const dataPath = `${modelPath}.data`;
   const fd = openSync(dataPath, 'w');
   let offset = 0;
   const initializer: object[] = [];
+  const written = new Map<ArrayBufferLike, Map<string, number>>();
   try {
     for (const { value, data } of graph.initializers.values()) {
       const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -88,16 +93,20 @@ export function writeModelWithExternalData(graph: Graph, modelPath: string): voi
         initializer.push({ ...tensor, rawData: raw });
         continue;
       }
+      const views = written.get(data.buffer) ?? new Map<string, number>();
+      written.set(data.buffer, views);
+      const view = `${data.byteOffset}/${data.byteLength}`;
+      const at = views.get(view);
+      if (at !== undefined) {
+        initializer.push({ ...tensor, dataLocation: DATA_LOCATION_EXTERNAL, externalData: externalData(basename(dataPath), at, raw.length) });
+        continue;
+      }
+      const padding = (PAGE - (offset % PAGE)) % PAGE;
+      if (padding > 0) writeSync(fd, new Uint8Array(padding));
+      offset += padding;
+      views.set(view, offset);
       writeSync(fd, raw);
-      initializer.push({
-        ...tensor,
-        dataLocation: DATA_LOCATION_EXTERNAL,
-        externalData: [
-          { key: 'location', value: basename(dataPath) },
-          { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(raw.length) },
-        ],
-      });
+      initializer.push({ ...tensor, dataLocation: DATA_LOCATION_EXTERNAL, externalData: externalData(basename(dataPath), offset, raw.length) });
       offset += raw.length;
     }
   } finally {
@@ -110,6 +119,14 @@ export function writeModelWithExternalData(graph: Graph, modelPath: string): voi
     graph: { name: graph.name, node: graph.nodes.map(nodeProto), initializer, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
   };
   writeFileSync(modelPath, ModelProto.encode(model).finish());
+}
+
+function externalData(location: string, offset: number, length: number) {
+  return [
+    { key: 'location', value: location },
+    { key: 'offset', value: String(offset) },
+    { key: 'length', value: String(length) },
+  ];
 }
 
 /** The key and length prefix of a length-delimited protobuf field. */

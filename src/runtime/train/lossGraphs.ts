@@ -5,6 +5,9 @@
  * embeddings (tags are rows of them) and, for head losses, the head's weight and bias, so
  * the trainer changes them between steps without rebuilding or recompiling anything.
  * Batch, sequence and head width are symbolic: one graph per (model, loss kind).
+ * Quantized weights multiply in exact mode unless told otherwise: with int8 activations (fast
+ * mode) the tag gradient of stories260K-Q8_0 is off by up to 14% of its largest coordinate
+ * (test/runtime/quantized-training.test.ts), too much for gradients; serving keeps fast mode.
  *
  * Inputs, every kind:
  *   inputs_embeds   float32 [batch, seq, hidden]
@@ -58,7 +61,7 @@ export function buildLossGraph(
   kind: LossKind,
   options: { readonly past: boolean; readonly quantizedMatMul?: QuantizedMatMulMode } = { past: false },
 ): LossGraph {
-  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: options.past, quantizedMatMul: options.quantizedMatMul });
+  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: options.past, quantizedMatMul: options.quantizedMatMul ?? 'exact' });
   const g = decoder.graph;
   // The decoder marks its own outputs; a training graph returns only what the trainer reads.
   g.outputs.length = 0;
