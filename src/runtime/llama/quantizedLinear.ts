@@ -48,9 +48,10 @@ interface Layout {
   readonly offsets: boolean;
   /**
    * One GGUF block at `src[s..]` -> its `ggufBlock / blockSize` MatMulNBits blocks: the stored
-   * integers q (one per byte, shifted for the default zero point), scales and offsets.
+   * integers q (one per byte, shifted for the default zero point), and scales and offsets at
+   * `at..` (plain indices: a subarray per block would cost an allocation per 32 values).
    */
-  readonly convert: (src: Uint8Array, s: number, q: Uint8Array, scales: Float32Array, offsets: Float32Array) => void;
+  readonly convert: (src: Uint8Array, s: number, q: Uint8Array, scales: Float32Array, offsets: Float32Array, at: number) => void;
 }
 
 const u32 = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
@@ -61,8 +62,8 @@ const minK = new Uint8Array(8);
 const LAYOUTS: Readonly<Record<string, Layout>> = {
   Q4_0: {
     bits: 4, blockSize: 32, offsets: false,
-    convert(src, s, q, scales) {
-      scales[0] = f16(src, s);
+    convert(src, s, q, scales, _offsets, at) {
+      scales[at] = f16(src, s);
       for (let j = 0; j < 16; j++) {
         q[j] = src[s + 2 + j]! & 0x0f;
         q[j + 16] = src[s + 2 + j]! >> 4;
@@ -71,10 +72,10 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q4_1: {
     bits: 4, blockSize: 32, offsets: true,
-    convert(src, s, q, scales, offsets) {
+    convert(src, s, q, scales, offsets, at) {
       const d = f16(src, s);
-      scales[0] = d;
-      offsets[0] = f16(src, s + 2) + 8 * d;
+      scales[at] = d;
+      offsets[at] = f16(src, s + 2) + 8 * d;
       for (let j = 0; j < 16; j++) {
         q[j] = src[s + 4 + j]! & 0x0f;
         q[j + 16] = src[s + 4 + j]! >> 4;
@@ -83,8 +84,8 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q5_0: {
     bits: 8, blockSize: 32, offsets: false,
-    convert(src, s, q, scales) {
-      scales[0] = f16(src, s);
+    convert(src, s, q, scales, _offsets, at) {
+      scales[at] = f16(src, s);
       const qh = u32(src, s + 2);
       for (let j = 0; j < 16; j++) {
         q[j] = 112 + ((src[s + 6 + j]! & 0x0f) | (((qh >>> j) & 1) << 4));
@@ -94,10 +95,10 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q5_1: {
     bits: 8, blockSize: 32, offsets: true,
-    convert(src, s, q, scales, offsets) {
+    convert(src, s, q, scales, offsets, at) {
       const d = f16(src, s);
-      scales[0] = d;
-      offsets[0] = f16(src, s + 2) + 16 * d;
+      scales[at] = d;
+      offsets[at] = f16(src, s + 2) + 16 * d;
       const qh = u32(src, s + 4);
       for (let j = 0; j < 16; j++) {
         q[j] = 112 + ((src[s + 8 + j]! & 0x0f) | (((qh >>> j) & 1) << 4));
@@ -107,14 +108,14 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q8_0: {
     bits: 8, blockSize: 32, offsets: false,
-    convert(src, s, q, scales) {
-      scales[0] = f16(src, s);
+    convert(src, s, q, scales, _offsets, at) {
+      scales[at] = f16(src, s);
       for (let j = 0; j < 32; j++) q[j] = src[s + 2 + j]! ^ 0x80;
     },
   },
   Q4_K: {
     bits: 4, blockSize: 32, offsets: true,
-    convert(src, s, q, scales, offsets) {
+    convert(src, s, q, scales, offsets, at) {
       const d = f16(src, s);
       const dmin = f16(src, s + 2);
       kQuantScalesMins(src, s + 4, scaleK, minK);
@@ -122,8 +123,8 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
         for (let k = 0; k < 2; k++) {
           const sub = 2 * g + k;
           const scale = Math.fround(d * scaleK[sub]!);
-          scales[sub] = scale;
-          offsets[sub] = 8 * scale - Math.fround(dmin * minK[sub]!);
+          scales[at + sub] = scale;
+          offsets[at + sub] = 8 * scale - Math.fround(dmin * minK[sub]!);
         }
         for (let l = 0; l < 32; l++) {
           const byte = src[s + 16 + 32 * g + l]!;
@@ -135,7 +136,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q5_K: {
     bits: 8, blockSize: 32, offsets: true,
-    convert(src, s, q, scales, offsets) {
+    convert(src, s, q, scales, offsets, at) {
       const d = f16(src, s);
       const dmin = f16(src, s + 2);
       kQuantScalesMins(src, s + 4, scaleK, minK);
@@ -143,8 +144,8 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
         for (let k = 0; k < 2; k++) {
           const sub = 2 * g + k;
           const scale = Math.fround(d * scaleK[sub]!);
-          scales[sub] = scale;
-          offsets[sub] = 16 * scale - Math.fround(dmin * minK[sub]!);
+          scales[at + sub] = scale;
+          offsets[at + sub] = 16 * scale - Math.fround(dmin * minK[sub]!);
         }
         for (let l = 0; l < 32; l++) {
           const byte = src[s + 48 + 32 * g + l]!;
@@ -157,9 +158,9 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   },
   Q6_K: {
     bits: 8, blockSize: 16, offsets: false,
-    convert(src, s, q, scales) {
+    convert(src, s, q, scales, _offsets, at) {
       const d = f16(src, s + 208);
-      for (let k = 0; k < 16; k++) scales[k] = Math.fround(d * ((src[s + 192 + k]! << 24) >> 24));
+      for (let k = 0; k < 16; k++) scales[at + k] = Math.fround(d * ((src[s + 192 + k]! << 24) >> 24));
       for (let h = 0; h < 2; h++) {
         const ql = s + 64 * h;
         const qh = s + 128 + 32 * h;
@@ -191,10 +192,9 @@ export function toNBits(t: QuantizedTensor): NBitsWeight {
   const scales = new Float32Array(blocks);
   const offsets = layout.offsets ? new Float32Array(blocks) : undefined;
   const q = new Uint8Array(t.type.blockSize);
-  const noOffsets = new Float32Array(perGguf);
+  const noOffsets = new Float32Array(0);
   for (let b = 0, s = 0; b < (rows * cols) / t.type.blockSize; b++, s += t.type.blockBytes) {
-    const first = b * perGguf;
-    layout.convert(t.bytes, s, q, scales.subarray(first, first + perGguf), offsets ? offsets.subarray(first, first + perGguf) : noOffsets);
+    layout.convert(t.bytes, s, q, scales, offsets ?? noOffsets, b * perGguf);
     if (bits === 8) packed.set(q, b * t.type.blockSize);
     else {
       const at = (b * t.type.blockSize) / 2;

@@ -13,6 +13,11 @@ export function elementCount(t: ModelTensor): number {
   return t.shape.reduce((a, b) => a * b, 1);
 }
 
+/** Bytes the tensor takes in memory. */
+export function storedBytes(t: ModelTensor): number {
+  return isQuantized(t) ? t.bytes.byteLength : t.data.byteLength;
+}
+
 /** Rows `from .. from+count` of a 2-D tensor as float32 [count, cols]: a view for float32 tensors. */
 export function tensorRows(t: ModelTensor, from: number, count: number): Float32Array {
   const cols = t.shape[1]!;

@@ -16,6 +16,7 @@ import {
   presentValueName,
   type DecoderGraphOptions,
 } from '../llama/decoderGraph';
+import { defaultCacheEntry, openCachedSession } from './sessionCache';
 import { createOrtSession, defaultProviderPreference, type OrtSession, type Provider, type ProviderPreference } from './ortSession';
 
 export interface DecoderOutputs {
@@ -50,8 +51,9 @@ export class DecoderSession {
   ) {}
 
   static async create(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
-    const { graph } = buildDecoderGraph(model.config, model.weights, options);
-    const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference());
+    const graphKey = `decoder logits=${options.logits} kv=${options.kvCache} quantized=${options.quantizedMatMul ?? 'fast'}`;
+    const build = () => buildDecoderGraph(model.config, model.weights, options).graph;
+    const ortSession = await modelSession(model, graphKey, build, options.provider ?? defaultProviderPreference());
     return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache, quantizedMatMul: options.quantizedMatMul }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
   }
 
@@ -104,6 +106,15 @@ export class DecoderSession {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/**
+ * A session for a graph over `model`'s weights: from the on-disk cache for a large model
+ * loaded from a file (./sessionCache.ts), built in memory otherwise.
+ */
+export async function modelSession(model: LoadedModel, graphKey: string, build: () => Graph, preference: ProviderPreference): Promise<OrtSession> {
+  const entry = defaultCacheEntry(model, graphKey);
+  return entry ? openCachedSession(entry, build, preference) : createSessionForGraph(build(), preference);
 }
 
 /** Room left in a ModelProto for the graph structure beside the weights. */
