@@ -76,9 +76,12 @@ function timesWeightTransposed(g: Graph, dy: Value, w: Value): Value {
  * product contracts over N, across the quantization blocks, which MatMulNBits cannot do, so W
  * is dequantized where it is needed: a blocked DequantizeLinear of the node's own bytes (the
  * same buffers, viewed as uint4/uint8 [N, K] with scales [N, K/bs] and the default zero
- * point) feeding a MatMul. onnxruntime does not constant-fold DequantizeLinear, so the float
- * W exists only while this one product runs, one layer at a time; and it cannot fuse the pair
- * back into MatMulNBits, whose blocks would have to run along N.
+ * point) feeding a MatMul. onnxruntime does not constant-fold DequantizeLinear, and cannot fuse
+ * the pair back into MatMulNBits, whose blocks would have to run along N. A node whose inputs
+ * are all initializers may run first thing, though, keeping every layer's float W alive until
+ * the backward reaches it (20 GB for a 1B model); so the scales are multiplied by a 1 computed
+ * from dy's size, which makes each DequantizeLinear wait for its own layer's gradient and the
+ * float W live only while this one product runs.
  */
 function timesQuantizedWeight(g: Graph, dy: Value, node: GraphNode): Value {
   const [, packed, scales] = node.inputs;
@@ -92,11 +95,13 @@ function timesQuantizedWeight(g: Graph, dy: Value, node: GraphNode): Value {
   const dtype = bits === 4 ? 'uint4' : 'uint8';
   const blocks = [n, k / blockSize];
   const zeroPoints = bits === 4 ? new Uint8Array(Math.ceil((n * k) / blockSize / 2)).fill(0x88) : new Uint8Array((n * k) / blockSize).fill(128);
+  const size = g.node('Size', [dy], {}, [{ dtype: 'int64', shape: [] }])[0]!;
+  const one = g.cast(g.greater(size, g.initializer(`${packed.name}.dq_zero`, 'int64', [], BigInt64Array.of(0n))), 'float32');
   const w = g.node(
     'DequantizeLinear',
     [
       g.initializer(`${packed.name}.dq`, dtype, [n, k], bytes.data),
-      g.initializer(`${scales.name}.dq`, 'float32', blocks, scaleData.data),
+      g.mul(g.initializer(`${scales.name}.dq`, 'float32', blocks, scaleData.data), one),
       g.initializer(`${packed.name}.dq_zero_point`, dtype, blocks, zeroPoints),
     ],
     { axis: 1, block_size: blockSize },
