@@ -15,6 +15,7 @@ from gguf import GGMLQuantizationType, GGUFWriter
 
 SHAPES = {
     # hidden, layers, heads, kv heads, ffn, vocab, tied
+    'smollm2-135m': (576, 30, 9, 3, 1536, 49152, True),
     'llama-3.2-1b': (2048, 16, 32, 8, 8192, 128256, True),
     'llama-3.1-8b': (4096, 32, 32, 8, 14336, 128256, False),
 }

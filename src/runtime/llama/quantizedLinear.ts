@@ -193,8 +193,9 @@ export function toNBits(t: QuantizedTensor): NBitsWeight {
   const offsets = layout.offsets ? new Float32Array(blocks) : undefined;
   const q = new Uint8Array(t.type.blockSize);
   const noOffsets = new Float32Array(0);
+  const bytes = t.bytes;
   for (let b = 0, s = 0; b < (rows * cols) / t.type.blockSize; b++, s += t.type.blockBytes) {
-    layout.convert(t.bytes, s, q, scales, offsets ?? noOffsets, b * perGguf);
+    layout.convert(bytes, s, q, scales, offsets ?? noOffsets, b * perGguf);
     if (bits === 8) packed.set(q, b * t.type.blockSize);
     else {
       const at = (b * t.type.blockSize) / 2;

@@ -13,9 +13,9 @@ export function elementCount(t: ModelTensor): number {
   return t.shape.reduce((a, b) => a * b, 1);
 }
 
-/** Bytes the tensor takes in memory. */
+/** Bytes the tensor's values take, from its shape and type (a quantized tensor's bytes are not read). */
 export function storedBytes(t: ModelTensor): number {
-  return isQuantized(t) ? t.bytes.byteLength : t.data.byteLength;
+  return isQuantized(t) ? (elementCount(t) / t.type.blockSize) * t.type.blockBytes : t.data.byteLength;
 }
 
 /** Rows `from .. from+count` of a 2-D tensor as float32 [count, cols]: a view for float32 tensors. */

@@ -1,17 +1,21 @@
 // GGUF file -> LoadedModel: config from metadata, every tensor under its Hugging Face name and
 // shape, q/k rows put back in Hugging Face order, tokenizer.json built from the
-// `tokenizer.ggml.*` metadata. Block-quantized 2-D tensors stay as the file stores them (each
-// read once into its own buffer) and run as MatMulNBits; F16/BF16 tensors and 1-D tensors
+// `tokenizer.ggml.*` metadata. Block-quantized 2-D tensors stay as the file stores them and run
+// as MatMulNBits. Their bytes are read from the file when first used, not at load: a start
+// whose graphs come from the session cache reads only the embedding table (kept, for token
+// lookups); other tensors are held weakly, for as long as a graph build uses them, and read
+// again if a later build needs them. F16/BF16 tensors and 1-D tensors
 // are dequantized to float32, because onnxruntime's CPU provider has no 16-bit MatMul for
 // float32 activations and a Cast of a 16-bit initializer would be constant-folded to float32
 // at session creation anyway.
 import { UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
-import type { LlamaConfig, LoadedModel, ModelTensor } from '../description';
+import type { LlamaConfig, LoadedModel, ModelTensor, QuantizedTensor } from '../description';
 import { NBITS_TYPES } from '../../llama/quantizedLinear';
 import { ggufConfig, ROPE_FREQS_TENSOR } from './config';
 import { dequantize } from './quant';
-import { GgufFile, type GgufTensorInfo } from './reader';
+import { GgufFile, readTensorBytes, type GgufTensorInfo } from './reader';
+import type { GgmlTypeLayout } from './tensorTypes';
 import { checkWeights } from '../weightShapes';
 
 export interface GgufLoadOptions {
@@ -34,7 +38,7 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
       if (tensor.name === ROPE_FREQS_TENSOR) continue; // folded into config.ropeScaling
       const hfName = hfTensorName(tensor.name);
       if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
-      weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
+      weights.set(hfName, toHfTensor(tensor, path, file, config, hfName === 'model.embed_tokens.weight'));
       bytesDone += tensor.byteLength;
       options.onProgress?.(bytesDone, bytesTotal);
       // Let a caller's abort or progress handler run between tensors of a large model.
@@ -83,16 +87,39 @@ export function hfTensorName(ggufName: string): string | undefined {
   return suffix ? `model.layers.${m[1]}.${suffix}` : undefined;
 }
 
-function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConfig): ModelTensor {
+function toHfTensor(tensor: GgufTensorInfo, path: string, file: GgufFile, config: LlamaConfig, keep: boolean): ModelTensor {
   // ggml lists dimensions innermost first; PyTorch outermost first. The memory order is the same.
   const shape = [...tensor.ne].reverse();
   const heads = ropePermutedHeads(tensor.name, config);
   if (shape.length === 2 && NBITS_TYPES.has(tensor.type.name)) {
     // Rows are whole blocks, so the permutation moves quantized rows as they are.
-    return { shape: [shape[0]!, shape[1]!], type: tensor.type, bytes: heads === undefined ? bytes : unpermuteRows(bytes, shape[0]!, heads) };
+    const read = () => {
+      const bytes = readTensorBytes(path, tensor);
+      return heads === undefined ? bytes : unpermuteRows(bytes, shape[0]!, heads);
+    };
+    return lazyQuantized([shape[0]!, shape[1]!], tensor.type, read, keep);
   }
+  const bytes = file.tensorBytes(tensor);
   const data = dequantize(tensor.type, bytes, tensor.elementCount);
   return { shape, data: heads === undefined ? data : unpermuteRows(data, shape[0]!, heads) };
+}
+
+function lazyQuantized(shape: [number, number], type: GgmlTypeLayout, read: () => Uint8Array, keep: boolean): QuantizedTensor {
+  let kept: Uint8Array | undefined;
+  let weak: WeakRef<Uint8Array> | undefined;
+  return {
+    shape,
+    type,
+    get bytes() {
+      if (kept) return kept;
+      const held = weak?.deref();
+      if (held) return held;
+      const bytes = read();
+      if (keep) kept = bytes;
+      else weak = new WeakRef(bytes);
+      return bytes;
+    },
+  };
 }
 
 // llama.cpp's converter reorders the q/k rows of Llama-arch models so each head's rotary pairs
