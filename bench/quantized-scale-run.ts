@@ -22,9 +22,14 @@ async function main(): Promise<void> {
   const result: Record<string, number | string | boolean> = { model: path, file_gb: statSync(path).size / 2 ** 30 };
   const start = performance.now();
   let t = start;
+  let cpu = process.cpuUsage();
   const lap = (name: string) => {
     const now = performance.now();
     result[`${name}_ms`] = Math.round(now - t);
+    // CPU time of this process (all its threads): on a shared, loaded machine wall time is mostly waiting.
+    const used = process.cpuUsage(cpu);
+    result[`${name}_cpu_ms`] = Math.round((used.user + used.system) / 1000);
+    cpu = process.cpuUsage();
     result[`${name}_peak_rss_gb`] = Number(peakRssGb().toFixed(2));
     t = now;
   };
