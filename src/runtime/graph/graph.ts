@@ -26,7 +26,8 @@
  *   bounds) take the output shape from the caller, who knows which symbolic dims it has.
  * - Any other standard op can be added with {@link Graph.node} and explicit output types.
  *
- * Serialize with `serializeModel` (./serialize.ts); weights go in as raw float32 initializers.
+ * Serialize with `serializeModel` (./serialize.ts); weights go in as raw initializers
+ * (float32, or uint8/uint4 blocks of quantized weights).
  */
 import { ShapeMismatchError, UsageError } from '../errors';
 

@@ -1,5 +1,6 @@
 // Running the decoder graph: one compiled onnxruntime session per model and shape class
 // (which logits, with or without a KV cache), created on first use and reused after.
+// A large model's converted graph comes from the on-disk session cache (./sessionCache.ts).
 import * as ort from 'onnxruntime-node';
 import type { F32Tensor, LoadedModel } from '../model/description';
 import { ShapeMismatchError } from '../errors';
