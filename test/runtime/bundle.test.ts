@@ -15,6 +15,7 @@ import { makeTagBundle, type TagBundle } from '../../src/runtime/tags/bundle';
 import { loadTagBundle, saveTagBundle, META_FILE, TAGS_FILE } from '../../src/runtime/tags/bundleFiles';
 import { TagRegistry } from '../../src/runtime/tags/registry';
 import { resolveTemplate } from '../../src/runtime/tags/template';
+import { floatWeights } from '../helpers/weights';
 
 const stories = loadGgufModel(dataPath('models/stories260K.gguf'));
 const tinyBpe = loadGgufModel(dataPath('models/tiny-bpe-llama.gguf'));
@@ -28,7 +29,7 @@ function randomHead(outputs: number, hidden: number, seed: number): LinearHead {
 }
 
 function qedBundle(model: LoadedModel, p = 4, seed = 1): TagBundle {
-  const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
+  const embedding = floatWeights(model).get(EMBEDDING_WEIGHT)!;
   const H = model.config.hiddenSize;
   return makeTagBundle(modelFingerprint(model), [
     { name: parseTagName('<SMILES>'), kind: 'domain', description: 'a molecule as SMILES', value: initTagValue(embedding, p), training: { data: 'hiv.csv', rows: 41126, stage: 1 } },
@@ -46,7 +47,7 @@ function qedBundle(model: LoadedModel, p = 4, seed = 1): TagBundle {
 }
 
 test('tag init: every vector is the mean embedding row, scaled to the mean row norm', async () => {
-  const embedding = (await stories).weights.get(EMBEDDING_WEIGHT)!;
+  const embedding = floatWeights(await stories).get(EMBEDDING_WEIGHT)!;
   const [V, H] = embedding.shape;
   const rows = Array.from({ length: V }, (_, v) => embedding.data.subarray(v * H, (v + 1) * H));
   const meanNorm = rows.reduce((s, r) => s + Math.hypot(...r), 0) / V;
@@ -140,7 +141,7 @@ test('corrupt and partial bundles give clear one-line errors', async () => {
   await rejects(await edit('last-vector-head', (m) => (m.formatVersion = 1)), /format version 1: the head of <\w+> reads only the last vector.*retrain/);
   // a version-1 bundle of domain tags only (no head to misread) still loads
   const domainOnly = join(scratch, 'v1-domain');
-  const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
+  const embedding = floatWeights(model).get(EMBEDDING_WEIGHT)!;
   await saveTagBundle(domainOnly, makeTagBundle(modelFingerprint(model), [{ name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(embedding, 4) }]));
   const v1 = JSON.parse(readFileSync(join(domainOnly, META_FILE), 'utf8'));
   v1.formatVersion = 1;
@@ -160,7 +161,7 @@ test('corrupt and partial bundles give clear one-line errors', async () => {
 test('bundles compose by name; identical copies of a tag are one tag; a name with two different values is an error naming both', async () => {
   const model = await stories;
   const fp = modelFingerprint(model);
-  const embedding = model.weights.get(EMBEDDING_WEIGHT)!;
+  const embedding = floatWeights(model).get(EMBEDDING_WEIGHT)!;
   const domain = { path: 'smiles-bundle', bundle: makeTagBundle(fp, [{ name: parseTagName('<SMILES>'), kind: 'domain', description: 'SMILES', value: initTagValue(embedding, 4) }]) };
   const logp = {
     path: 'logp-bundle',

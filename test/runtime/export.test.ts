@@ -13,6 +13,7 @@ import { exportHfFolder } from '../../src/runtime/model/hf/export';
 import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { UsageError } from '../../src/runtime/errors';
 import type { LoadedModel } from '../../src/runtime/model/description';
+import { floatWeights } from '../helpers/weights';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tagllm-export-'));
@@ -21,9 +22,9 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 function assertSameWeights(a: LoadedModel, b: LoadedModel): void {
-  assert.deepEqual([...a.weights.keys()].sort(), [...b.weights.keys()].sort());
-  for (const [name, tensor] of a.weights) {
-    const other = b.weights.get(name)!;
+  assert.deepEqual([...floatWeights(a).keys()].sort(), [...floatWeights(b).keys()].sort());
+  for (const [name, tensor] of floatWeights(a)) {
+    const other = floatWeights(b).get(name)!;
     assert.deepEqual(other.shape, tensor.shape, name);
     assert.ok(Buffer.from(other.data.buffer, other.data.byteOffset, other.data.byteLength)
       .equals(Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)), `${name} bit-identical`);

@@ -13,6 +13,7 @@ import { ggmlTypeLayout } from '../../src/runtime/model/gguf/tensorTypes';
 import { summarizeGguf } from '../../src/runtime/model/summary';
 import { ropeInverseFrequencies } from '../../src/runtime/llama/rope';
 import { UnsupportedError } from '../../src/runtime/errors';
+import { floatWeights } from '../helpers/weights';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-arch-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -160,9 +161,9 @@ test('qwen2: q/k/v biases, rows kept in Hugging Face order, tied head, F16 weigh
   assert.equal(model.config.ropeTheta, 1000000);
   assert.equal(model.config.headDim, HD);
   assert.equal(model.config.vocabSize, V);
-  assert.ok(!model.weights.has('lm_head.weight'));
+  assert.ok(!floatWeights(model).has('lm_head.weight'));
   for (const w of weights) {
-    const loaded = model.weights.get(w.hf)!;
+    const loaded = floatWeights(model).get(w.hf)!;
     assert.deepEqual(loaded.shape, [...w.ne].reverse(), w.hf);
     assert.deepEqual(loaded.data, w.values, w.hf);
   }
@@ -195,7 +196,7 @@ test('llama GGUF v2: q/k rows and biases un-permuted, uint64 and nested-array me
   assert.equal(model.config.maxPositionEmbeddings, 4096);
   assert.deepEqual(model.config.ropeScaling, { type: 'linear', factor: 4 });
   assert.equal(model.config.tieWordEmbeddings, false);
-  for (const w of weights) assert.deepEqual(model.weights.get(w.hf)!.data, w.values, w.hf);
+  for (const w of weights) assert.deepEqual(floatWeights(model).get(w.hf)!.data, w.values, w.hf);
   assert.notDeepEqual(stored[3]!.values, weights[3]!.values, 'q rows really were permuted on disk');
 });
 
@@ -271,8 +272,8 @@ test('a file with rope_freqs.weight loads without it as a weight and summarizes 
   const model = await loadGgufModel(path);
   assert.equal(model.config.ropeScaling?.type, 'llama3');
   assert.equal(model.config.ropeScaling?.factor, 8);
-  assert.ok(![...model.weights.keys()].some((k) => k.includes('rope')));
+  assert.ok(![...floatWeights(model).keys()].some((k) => k.includes('rope')));
   let stored = 0;
-  for (const w of model.weights.values()) stored += w.data.length;
+  for (const w of floatWeights(model).values()) stored += w.data.length;
   assert.equal(summarizeGguf(path).parameters, stored);
 });

@@ -72,8 +72,8 @@ test('a tensor offset past the end of the file is refused', () => {
 test('an unknown or unsupported tensor type is refused with its number and the tensor', () => {
   const unknown = patched((b) => b.writeUInt32LE(99, tensorInfoFields(b, 'blk.0.attn_q.weight').typeAt));
   assertOpenFails(unknown, UnsupportedError, /unknown GGUF tensor type 99 for tensor blk\.0\.attn_q\.weight/);
-  const q5k = patched((b) => b.writeUInt32LE(13, tensorInfoFields(b, 'blk.0.attn_q.weight').typeAt));
-  assertOpenFails(q5k, UnsupportedError, /GGUF tensor type Q5_K \(13\) is not supported .* for tensor blk\.0\.attn_q\.weight/);
+  const q3k = patched((b) => b.writeUInt32LE(11, tensorInfoFields(b, 'blk.0.attn_q.weight').typeAt));
+  assertOpenFails(q3k, UnsupportedError, /GGUF tensor type Q3_K \(11\) is not supported .* for tensor blk\.0\.attn_q\.weight/);
 });
 
 test('absurd string, array, count and shape sizes are refused before allocating', () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { dataPath } from '../helpers/data';
 import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
 import { readSafetensors } from '../../src/runtime/model/safetensors/read';
+import { floatWeights } from '../helpers/weights';
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -30,8 +31,8 @@ test('stories260K.gguf: config from metadata', async () => {
   assert.equal(c.tieWordEmbeddings, false);
   assert.equal(c.attentionBias, false);
   assert.ok(Math.abs(c.rmsNormEps - 1e-5) < 1e-12);
-  assert.deepEqual(model.weights.get('model.layers.4.mlp.down_proj.weight')?.shape, [64, 172]);
-  assert.deepEqual(model.weights.get('lm_head.weight')?.shape, [512, 64]);
+  assert.deepEqual(floatWeights(model).get('model.layers.4.mlp.down_proj.weight')?.shape, [64, 172]);
+  assert.deepEqual(floatWeights(model).get('lm_head.weight')?.shape, [512, 64]);
   assert.deepEqual(model.specialTokens, { bos: 1, eos: 2, addBos: true });
   assert.deepEqual(model.source, { format: 'gguf', path: dataPath('models', 'stories260K.gguf') });
 });
@@ -39,9 +40,9 @@ test('stories260K.gguf: config from metadata', async () => {
 test('tiny-bpe-llama.gguf: every weight equals the transformers safetensors copy after q/k un-permutation', async () => {
   const gguf = await loadGgufModel(dataPath('models', 'tiny-bpe-llama.gguf'));
   const hf = (await readSafetensors(dataPath('models', 'tiny-bpe-llama-hf', 'model.safetensors'))).tensors;
-  assert.deepEqual([...gguf.weights.keys()].sort(), [...hf.keys()].sort());
+  assert.deepEqual([...floatWeights(gguf).keys()].sort(), [...hf.keys()].sort());
   for (const [name, expected] of hf) {
-    const actual = gguf.weights.get(name)!;
+    const actual = floatWeights(gguf).get(name)!;
     assert.deepEqual(actual.shape, expected.shape, name);
     assert.equal(maxAbsDiff(actual.data, expected.data), 0, name);
   }
@@ -54,8 +55,8 @@ test('stories260K-Q8_0.gguf loads and its weights are within Q8_0 rounding of th
   const f32 = await loadGgufModel(dataPath('models', 'stories260K.gguf'));
   const q8 = await loadGgufModel(dataPath('models', 'stories260K-Q8_0.gguf'));
   assert.deepEqual(q8.config, f32.config);
-  for (const [name, reference] of f32.weights) {
-    const quantized = q8.weights.get(name)!;
+  for (const [name, reference] of floatWeights(f32)) {
+    const quantized = floatWeights(q8).get(name)!;
     assert.deepEqual(quantized.shape, reference.shape, name);
     if (quantized.data.every((x, i) => x === reference.data[i])) continue; // stored as F32
     // Q8_0 keeps each value of a 32-value block within half a step (max|x| / 127) plus the
@@ -67,6 +68,6 @@ test('stories260K-Q8_0.gguf loads and its weights are within Q8_0 rounding of th
       assert.ok(diff <= blockMax / 254 + blockMax * 2 ** -11 + 1e-7, `${name} block ${block}: max abs diff ${diff}`);
     }
   }
-  const q = q8.weights.get('model.layers.0.self_attn.q_proj.weight')!.data;
-  assert.ok(maxAbsDiff(q, f32.weights.get('model.layers.0.self_attn.q_proj.weight')!.data) > 0, 'q_proj really is quantized');
+  const q = floatWeights(q8).get('model.layers.0.self_attn.q_proj.weight')!.data;
+  assert.ok(maxAbsDiff(q, floatWeights(f32).get('model.layers.0.self_attn.q_proj.weight')!.data) > 0, 'q_proj really is quantized');
 });

@@ -13,6 +13,7 @@ import type { LoadedModel } from '../../src/runtime/model/description';
 import type { LinearHead } from '../../src/runtime/tags/head';
 import type { ReadSpan } from '../../src/runtime/tags/readout';
 import { trainSession, type TrainBatch, type TrainSession } from '../../src/runtime/session/trainSession';
+import { floatWeights } from '../helpers/weights';
 
 const HIDDEN = 64;
 let modelPromise: Promise<LoadedModel> | undefined;
@@ -141,7 +142,7 @@ test('label words: cross-entropy over the LM head restricted to label tokens mat
   const batch = makeBatch(m, rows, tag, tagAt);
   const r = await session.labelWordsStep(batch, readSpans, labels, labelTokenIds);
   // stories260K ties its LM head to the embedding matrix.
-  const table = m.weights.get(m.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!.data;
+  const table = floatWeights(m).get(m.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!.data;
   const rowsOfHead = new Float32Array(3 * HIDDEN);
   labelTokenIds.forEach((id, j) => rowsOfHead.set(table.subarray(id * HIDDEN, (id + 1) * HIDDEN), j * HIDDEN));
   const logits = headLogits(await session.hidden(batch), batch.seqLength, rowsOfHead, [0, 0, 0], 3);

@@ -13,6 +13,7 @@ import { loadGgufModel } from '../../src/runtime/model/gguf/toModel';
 import { writeSafetensors } from '../../src/runtime/model/safetensors/write';
 import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { InvalidFileError, UnsupportedError } from '../../src/runtime/errors';
+import { floatWeights } from '../helpers/weights';
 
 const FOLDER_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -52,7 +53,7 @@ test('tiny-bpe-llama-hf loads with the config, special tokens and tokenizer the 
   });
   assert.deepEqual(model.specialTokens, { bos: 0, eos: 0, addBos: false });
   assert.equal(model.source.format, 'hf');
-  assert.equal(model.weights.size, 1 + 1 + 1 + 2 * 9);
+  assert.equal(floatWeights(model).size, 1 + 1 + 1 + 2 * 9);
   const reference = JSON.parse(readFileSync(dataPath('models', 'tiny-bpe-llama.reference.json'), 'utf8'));
   assert.deepEqual(Tokenizer.forModel(model).encode(reference.prompt), reference.prompt_ids);
 });
@@ -60,29 +61,29 @@ test('tiny-bpe-llama-hf loads with the config, special tokens and tokenizer the 
 test('the Hugging Face folder and its GGUF twin give identical weights', async () => {
   const hf = await loadHfFolder(dataPath('models', 'tiny-bpe-llama-hf'));
   const gguf = await loadGgufModel(dataPath('models', 'tiny-bpe-llama.gguf'));
-  assert.deepEqual([...hf.weights.keys()].sort(), [...gguf.weights.keys()].sort());
-  for (const [name, tensor] of hf.weights) {
-    assert.deepEqual(tensor.shape, gguf.weights.get(name)!.shape, name);
-    assert.equal(maxAbsDiff(tensor.data, gguf.weights.get(name)!.data), 0, name);
+  assert.deepEqual([...floatWeights(hf).keys()].sort(), [...floatWeights(gguf).keys()].sort());
+  for (const [name, tensor] of floatWeights(hf)) {
+    assert.deepEqual(tensor.shape, floatWeights(gguf).get(name)!.shape, name);
+    assert.equal(maxAbsDiff(tensor.data, floatWeights(gguf).get(name)!.data), 0, name);
   }
 });
 
 test('sharded weights with model.safetensors.index.json load the same tensors', async (t) => {
   const original = await loadHfFolder(dataPath('models', 'tiny-bpe-llama-hf'));
   const dir = copyOfTinyFolder(t, ['config.json', 'tokenizer.json', 'tokenizer_config.json']);
-  const names = [...original.weights.keys()];
+  const names = [...floatWeights(original).keys()];
   const halves = [names.slice(0, 9), names.slice(9)];
   const weightMap: Record<string, string> = {};
   for (const [i, half] of halves.entries()) {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
-    await writeSafetensors(join(dir, file), new Map(half.map((n) => [n, original.weights.get(n)!])), { format: 'pt' });
+    await writeSafetensors(join(dir, file), new Map(half.map((n) => [n, floatWeights(original).get(n)!])), { format: 'pt' });
     for (const n of half) weightMap[n] = file;
   }
   const index = join(dir, 'model.safetensors.index.json');
   writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: weightMap }));
   const progress: number[] = [];
   const sharded = await loadHfFolder(dir, { onProgress: (done, total) => progress.push(done / total) });
-  for (const [name, tensor] of original.weights) assert.deepEqual(sharded.weights.get(name)!.data, tensor.data, name);
+  for (const [name, tensor] of floatWeights(original)) assert.deepEqual(floatWeights(sharded).get(name)!.data, tensor.data, name);
   assert.equal(progress.at(-1), 1);
   assert.ok(progress.every((p, i) => i === 0 || p >= progress[i - 1]!));
 
@@ -110,7 +111,7 @@ test('missing weights and weights that do not fit the config name the problem', 
   const tied = copyOfTinyFolder(t, FOLDER_FILES);
   writeFileSync(join(tied, 'config.json'), JSON.stringify({ ...config, tie_word_embeddings: true }));
   const model = await loadHfFolder(tied);
-  assert.equal(model.weights.has('lm_head.weight'), false, 'a tied model drops the stored copy of the head');
+  assert.equal(floatWeights(model).has('lm_head.weight'), false, 'a tied model drops the stored copy of the head');
 });
 
 test('config.json: transformers 4 keys, Qwen2 biases, llama3 and linear RoPE scaling, unsupported models', () => {

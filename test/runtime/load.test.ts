@@ -9,6 +9,7 @@ import { expectedWeightShapes } from '../../src/runtime/model/weightShapes';
 import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
 import { UsageError } from '../../src/runtime/errors';
 import type { ModelFetcher } from '../../src/runtime/model/sources/fetcher';
+import { floatWeights } from '../helpers/weights';
 
 test('stories260K has 292800 stored parameters, loaded or summarized from the header', async () => {
   const path = dataPath('models', 'stories260K.gguf');
@@ -64,19 +65,19 @@ test('randomLlamaModel: every weight of the config, deterministic per seed, norm
   const b = randomLlamaModel(config, 7);
   const c = randomLlamaModel(config, 8);
   const shapes = expectedWeightShapes(config);
-  assert.deepEqual([...a.weights.keys()], [...shapes.keys()]);
-  assert.ok(!a.weights.has('lm_head.weight'), 'tied head');
-  const q = a.weights.get('model.layers.1.self_attn.q_proj.weight')!;
+  assert.deepEqual([...floatWeights(a).keys()], [...shapes.keys()]);
+  assert.ok(!floatWeights(a).has('lm_head.weight'), 'tied head');
+  const q = floatWeights(a).get('model.layers.1.self_attn.q_proj.weight')!;
   assert.deepEqual(q.shape, [576, 576]);
-  assert.deepEqual(q.data, b.weights.get('model.layers.1.self_attn.q_proj.weight')!.data);
-  assert.notDeepEqual(q.data.subarray(0, 16), c.weights.get('model.layers.1.self_attn.q_proj.weight')!.data.subarray(0, 16));
+  assert.deepEqual(q.data, floatWeights(b).get('model.layers.1.self_attn.q_proj.weight')!.data);
+  assert.notDeepEqual(q.data.subarray(0, 16), floatWeights(c).get('model.layers.1.self_attn.q_proj.weight')!.data.subarray(0, 16));
   let sum = 0;
   let sumSq = 0;
   for (const x of q.data) (sum += x), (sumSq += x * x);
   const mean = sum / q.data.length;
   assert.ok(Math.abs(mean) < 1e-3, `mean ${mean}`);
   assert.ok(Math.abs(Math.sqrt(sumSq / q.data.length - mean * mean) - 0.02) < 1e-3);
-  assert.ok(a.weights.get('model.norm.weight')!.data.every((x) => x === 1));
+  assert.ok(floatWeights(a).get('model.norm.weight')!.data.every((x) => x === 1));
   assert.equal(a.source.format, 'random');
   // The placeholder tokenizer is a valid tokenizer.json.
   assert.equal(Tokenizer.forModel(a).vocabSize, 1);

@@ -17,6 +17,7 @@ import { loadHfFolder } from '../../src/runtime/model/hf/loadFolder';
 import { writeSafetensors } from '../../src/runtime/model/safetensors/write';
 import { loadModel } from '../../src/runtime/model/load';
 import { DownloadError, UsageError } from '../../src/runtime/errors';
+import { floatWeights } from '../helpers/weights';
 
 interface FileServer {
   readonly base: string;
@@ -128,11 +129,11 @@ test('a Hugging Face repo id downloads a loadable folder; a repo file path downl
 test('sharded repos fetch the index and every shard it names', async (t) => {
   const src = tempDir(t);
   const model = await loadHfFolder(dataPath('models', 'tiny-bpe-llama-hf'));
-  const names = [...model.weights.keys()];
+  const names = [...floatWeights(model).keys()];
   const weightMap: Record<string, string> = {};
   for (const [i, part] of [names.slice(0, 5), names.slice(5)].entries()) {
     const shard = `model-0000${i + 1}-of-00002.safetensors`;
-    await writeSafetensors(join(src, shard), new Map(part.map((n) => [n, model.weights.get(n)!])));
+    await writeSafetensors(join(src, shard), new Map(part.map((n) => [n, floatWeights(model).get(n)!])));
     for (const n of part) weightMap[n] = shard;
   }
   writeFileSync(join(src, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
@@ -141,7 +142,7 @@ test('sharded repos fetch the index and every shard it names', async (t) => {
   const server = await serve(t, routes);
   const dir = await resolveModelSpec('org/sharded', { fetcher: new HttpModelFetcher({ hfEndpoint: server.base }), cacheDir: tempDir(t) });
   const loaded = await loadHfFolder(dir);
-  for (const [name, tensor] of model.weights) assert.deepEqual(loaded.weights.get(name)!.data, tensor.data, name);
+  for (const [name, tensor] of floatWeights(model)) assert.deepEqual(floatWeights(loaded).get(name)!.data, tensor.data, name);
 });
 
 test('aborting mid-download stops it and leaves no partial file', async (t) => {

@@ -7,6 +7,7 @@ import { parseTagName, type TagName, type TagValue } from '../../src/runtime/tag
 import { fillTemplate, parseTemplate, resolveTemplate, NAMED_TEMPLATES } from '../../src/runtime/tags/template';
 import { batchInputs, expandInput, type ExpansionContext } from '../../src/runtime/tags/expand';
 import { UsageError } from '../../src/runtime/errors';
+import { floatTensor } from '../../src/runtime/model/tensor';
 
 const tag = (s: string) => parseTagName(s);
 
@@ -95,7 +96,7 @@ test('expansion: token ids around tags are the tokenizer ids of each text run; s
   // Each position holds its token's embedding row, or the tag's vectors in order.
   expected.forEach((id, pos) => {
     const row = x.inputsEmbeds.subarray(pos * H, (pos + 1) * H);
-    if (id >= 0) assert.deepEqual(row, context.embedding.data.subarray(id * H, (id + 1) * H));
+    if (id >= 0) assert.deepEqual(row, floatTensor(context.embedding).data.subarray(id * H, (id + 1) * H));
   });
   for (const span of x.tagSpans) {
     assert.deepEqual(x.inputsEmbeds.subarray(span.start * H, (span.start + p) * H), values.get(span.tag)!.data);

@@ -14,6 +14,7 @@ import type { TagName } from '../../src/runtime/tags/name';
 import { SeededRng } from '../../src/runtime/train/rng';
 import { dataPath } from '../helpers/data';
 import { runningMeanBackend } from './train-fake-backend';
+import { floatWeights } from '../helpers/weights';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagllm-stage-'));
 
@@ -31,7 +32,7 @@ function chainsCsv(name: string, rows: number, seed: number): string {
 
 async function stories() {
   const model = await loadModel(dataPath('models', 'stories260K.gguf'));
-  const emb = model.weights.get('model.embed_tokens.weight')!;
+  const emb = floatWeights(model).get('model.embed_tokens.weight')!;
   return { model, backend: runningMeanBackend(emb.data, emb.shape[0]) };
 }
 

@@ -1,5 +1,6 @@
 /**
- * A small typed builder for ONNX graphs over standard ops (default domain, opset 18).
+ * A small typed builder for ONNX graphs over standard ops (default domain, opset 21) and a few
+ * onnxruntime contrib ops ({@link Graph.contribNode}).
  *
  * The contract, for code that builds forward graphs (src/runtime/llama/) and for code that
  * walks them backwards (src/runtime/graph/autodiff/):
@@ -25,11 +26,13 @@
  *   bounds) take the output shape from the caller, who knows which symbolic dims it has.
  * - Any other standard op can be added with {@link Graph.node} and explicit output types.
  *
- * Serialize with `serializeModel` (./serialize.ts); weights go in as raw float32 initializers.
+ * Serialize with `serializeModel` (./serialize.ts); weights go in as raw initializers
+ * (float32, or uint8/uint4 blocks of quantized weights).
  */
 import { ShapeMismatchError, UsageError } from '../errors';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+/** uint8 and uint4 hold quantized weights (uint4: two values per byte, the first in the low nibble). */
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'uint4';
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
@@ -55,6 +58,8 @@ export interface GraphNode {
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   readonly attrs: Attrs;
+  /** The operator set: absent for the ONNX default domain, 'com.microsoft' for onnxruntime's contrib ops. */
+  readonly domain?: 'com.microsoft';
 }
 
 /** Attribute names whose numbers serialize as floats rather than ints. */
@@ -86,7 +91,8 @@ export class Graph {
 
   /** A constant tensor (a weight, a table); `data` is kept by reference. */
   initializer(name: string, dtype: DType, shape: readonly number[], data: TensorData): Value {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const elements = shape.reduce((a, b) => a * b, 1);
+    const size = dtype === 'uint4' ? Math.ceil(elements / 2) : elements;
     if (data.length !== size) throw new ShapeMismatchError(`initializer ${name} has ${data.length} elements, shape [${shape}] needs ${size}`);
     const v = this.newValue(name, dtype, shape, false);
     this.initializers.set(v.name, { value: v, data });
@@ -120,10 +126,19 @@ export class Graph {
 
   /** Appends any standard op with explicitly given output types; the other methods build on this. */
   node(op: string, inputs: readonly Value[], attrs: Attrs, outputTypes: readonly OutputType[], outputName?: string): Value[] {
+    return this.addNode(op, inputs, attrs, outputTypes, outputName);
+  }
+
+  /** An onnxruntime contrib op (domain com.microsoft), such as MatMulNBits. */
+  contribNode(op: string, inputs: readonly Value[], attrs: Attrs, outputTypes: readonly OutputType[]): Value[] {
+    return this.addNode(op, inputs, attrs, outputTypes, undefined, 'com.microsoft');
+  }
+
+  private addNode(op: string, inputs: readonly Value[], attrs: Attrs, outputTypes: readonly OutputType[], outputName?: string, domain?: 'com.microsoft'): Value[] {
     const outputs = outputTypes.map((t, i) =>
       this.newValue(outputName !== undefined && i === 0 ? outputName : this.uniqueName(op.toLowerCase()), t.dtype, t.shape, outputName !== undefined && i === 0),
     );
-    const node: GraphNode = { op, inputs, outputs, attrs };
+    const node: GraphNode = domain === undefined ? { op, inputs, outputs, attrs } : { op, inputs, outputs, attrs, domain };
     this.nodes.push(node);
     for (const o of outputs) this.producers.set(o.name, node);
     return outputs;
@@ -340,7 +355,7 @@ export class Graph {
   }
 }
 
-export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 1, float64: 11, int32: 6, int64: 7, bool: 9 };
+export const ONNX_DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 1, float64: 11, int32: 6, int64: 7, bool: 9, uint8: 2, uint4: 21 };
 
 function addDims(a: Dim, b: Dim): Dim {
   if (typeof a === 'number' && typeof b === 'number') return a + b;

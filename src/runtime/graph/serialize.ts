@@ -10,14 +10,19 @@ import { UnsupportedError } from '../errors';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 
-export const OPSET_VERSION = 18;
-const IR_VERSION = 8;
+// Opset 21 for blocked DequantizeLinear and uint4 tensors (quantized weights), which need IR
+// version 10; onnxruntime 1.30 refuses newer IR versions with this opset.
+export const OPSET_VERSION = 21;
+const IR_VERSION = 10;
+const OPSET_IMPORT = [{ domain: '', version: OPSET_VERSION }, { domain: 'com.microsoft', version: 1 }];
 
 /** protobuf's hard limit on one message; onnxruntime refuses larger ModelProtos. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** Initializers smaller than this stay inside the ModelProto when weights go to external data. */
 const EXTERNAL_DATA_MIN_BYTES = 1024;
 const DATA_LOCATION_EXTERNAL = 1;
+/** onnxruntime memory-maps external data at offsets aligned to the page size. */
+const PAGE = 4096;
 const MODEL_GRAPH_FIELD = 7;
 const GRAPH_INITIALIZER_FIELD = 5;
 const TENSOR_RAW_DATA_FIELD = 9;
@@ -36,7 +41,7 @@ export function serializeModel(graph: Graph): Uint8Array {
     return { head, rawFrame, raw, length: head.length + rawFrame.length + raw.length };
   });
   const graphLength = graphHead.length + tensors.reduce((n, t) => n + frame(GRAPH_INITIALIZER_FIELD, t.length).length + t.length, 0);
-  const modelHead = ModelProto.encode({ irVersion: IR_VERSION, producerName: 'tagllm', opsetImport: [{ domain: '', version: OPSET_VERSION }] }).finish();
+  const modelHead = ModelProto.encode({ irVersion: IR_VERSION, producerName: 'tagllm', opsetImport: OPSET_IMPORT }).finish();
   const graphFrame = frame(MODEL_GRAPH_FIELD, graphLength);
 
   const total = modelHead.length + graphFrame.length + graphLength;
@@ -70,13 +75,16 @@ export function initializerBytes(graph: Graph): number {
 
 /**
  * Writes `modelPath` (the graph, small) and `modelPath.data` (every initializer of 1 KiB or
- * more, back to back) for onnxruntime to load from the path; no size limit but the disk's.
+ * more, each at a page-aligned offset so onnxruntime can memory-map it) for onnxruntime to
+ * load from the path; no size limit but the disk's. Initializers that view the same bytes (a
+ * quantized weight and its DequantizeLinear view for the gradient) share one stored copy.
  */
 export function writeModelWithExternalData(graph: Graph, modelPath: string): void {
   const dataPath = `${modelPath}.data`;
   const fd = openSync(dataPath, 'w');
   let offset = 0;
   const initializer: object[] = [];
+  const written = new Map<ArrayBufferLike, Map<string, number>>();
   try {
     for (const { value, data } of graph.initializers.values()) {
       const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -85,16 +93,20 @@ export function writeModelWithExternalData(graph: Graph, modelPath: string): voi
         initializer.push({ ...tensor, rawData: raw });
         continue;
       }
+      const views = written.get(data.buffer) ?? new Map<string, number>();
+      written.set(data.buffer, views);
+      const view = `${data.byteOffset}/${data.byteLength}`;
+      const at = views.get(view);
+      if (at !== undefined) {
+        initializer.push({ ...tensor, dataLocation: DATA_LOCATION_EXTERNAL, externalData: externalData(basename(dataPath), at, raw.length) });
+        continue;
+      }
+      const padding = (PAGE - (offset % PAGE)) % PAGE;
+      if (padding > 0) writeSync(fd, new Uint8Array(padding));
+      offset += padding;
+      views.set(view, offset);
       writeSync(fd, raw);
-      initializer.push({
-        ...tensor,
-        dataLocation: DATA_LOCATION_EXTERNAL,
-        externalData: [
-          { key: 'location', value: basename(dataPath) },
-          { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(raw.length) },
-        ],
-      });
+      initializer.push({ ...tensor, dataLocation: DATA_LOCATION_EXTERNAL, externalData: externalData(basename(dataPath), offset, raw.length) });
       offset += raw.length;
     }
   } finally {
@@ -103,10 +115,18 @@ export function writeModelWithExternalData(graph: Graph, modelPath: string): voi
   const model = {
     irVersion: IR_VERSION,
     producerName: 'tagllm',
-    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    opsetImport: OPSET_IMPORT,
     graph: { name: graph.name, node: graph.nodes.map(nodeProto), initializer, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
   };
   writeFileSync(modelPath, ModelProto.encode(model).finish());
+}
+
+function externalData(location: string, offset: number, length: number) {
+  return [
+    { key: 'location', value: location },
+    { key: 'offset', value: String(offset) },
+    { key: 'length', value: String(length) },
+  ];
 }
 
 /** The key and length prefix of a length-delimited protobuf field. */
@@ -132,6 +152,7 @@ function nodeProto(node: GraphNode, index: number) {
     input: node.inputs.map((v) => v.name),
     output: node.outputs.map((v) => v.name),
     attribute: Object.entries(node.attrs).map(([name, value]) => attributeProto(name, value)),
+    ...(node.domain === undefined ? {} : { domain: node.domain }),
   };
 }
 

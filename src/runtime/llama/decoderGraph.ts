@@ -16,13 +16,16 @@
  * Positions come from the mask (cumulative sum - 1), so a left-padded row numbers its real
  * tokens from 0. A sliding layer's window counts cache positions, as transformers does. GQA
  * never materializes repeated KV heads: queries are grouped as [batch, kvHeads, groups, seq,
- * headDim] and MatMul broadcasts K/V over the group axis. Projection weights are stored
- * pre-transposed ([in, out]) so every linear layer is one MatMul; q/k/v and gate/up are packed
- * side by side (or stored fused, Phi-3), so each group is one MatMul and a Split.
+ * headDim] and MatMul broadcasts K/V over the group axis. Float projection weights are stored
+ * pre-transposed ([in, out]) so every linear layer is one MatMul; GGUF-quantized ones stay
+ * quantized as MatMulNBits (./quantizedLinear.ts). q/k/v and gate/up are packed side by side (or
+ * stored fused, Phi-3), so each group is one product and a Split.
  */
-import type { LayerAttention, LlamaConfig, WeightMap } from '../model/description';
+import type { F32Tensor, LayerAttention, LlamaConfig, ModelTensor, WeightMap } from '../model/description';
 import { InvalidFileError } from '../errors';
 import { Graph, type Value } from '../graph/graph';
+import { isQuantized } from '../model/tensor';
+import { canConcatRows, concatRows, quantizedLinear, toNBits, type QuantizedMatMulMode } from './quantizedLinear';
 import { ropeInverseFrequencies, rotaryDim, type RopeTable } from './rope';
 
 export type LogitsMode = 'none' | 'last' | 'all';
@@ -30,6 +33,8 @@ export type LogitsMode = 'none' | 'last' | 'all';
 export interface DecoderGraphOptions {
   readonly logits: LogitsMode;
   readonly kvCache: boolean;
+  /** How quantized weights multiply (see quantizedLinear.ts); 'fast' when absent. */
+  readonly quantizedMatMul?: QuantizedMatMulMode;
 }
 
 export interface DecoderGraph {
@@ -38,6 +43,8 @@ export interface DecoderGraph {
   readonly attentionMask: Value;
   readonly hidden: Value;
   readonly logits?: Value;
+  /** The model's weights in this graph, for code that extends it (the loss graphs). */
+  readonly weights: Weights;
 }
 
 /** Float32 lowest, what transformers adds to masked attention scores. */
@@ -63,7 +70,7 @@ export function buildDecoderGraph(config: LlamaConfig, weights: WeightMap, optio
   const total = options.kvCache ? 'past+seq' : 'seq';
   const inputsEmbeds = g.input('inputs_embeds', 'float32', ['batch', 'seq', config.hiddenSize]);
   const attentionMask = g.input('attention_mask', 'int64', ['batch', total]);
-  const w = new Weights(g, weights);
+  const w = new Weights(g, weights, options.quantizedMatMul ?? 'fast');
 
   const rotary = rotaryTables(g, config, inputsEmbeds, attentionMask);
   const maskBias = attentionBiases(g, config, inputsEmbeds, attentionMask, total);
@@ -76,11 +83,15 @@ export function buildDecoderGraph(config: LlamaConfig, weights: WeightMap, optio
   }
   const hidden = g.output(norm(g, config, w, x, 'model.norm.weight'), 'hidden');
 
-  if (options.logits === 'none') return { graph: g, inputsEmbeds, attentionMask, hidden };
-  const head = w.linear(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+  if (options.logits === 'none') return { graph: g, inputsEmbeds, attentionMask, hidden, weights: w };
   const fromHidden = options.logits === 'last' ? g.slice(hidden, [-1], [SLICE_TO_END], [1], ['batch', 1, config.hiddenSize]) : hidden;
-  const logits = g.output(softcap(g, g.matMul(fromHidden, head), config.finalLogitSoftcap), 'logits');
-  return { graph: g, inputsEmbeds, attentionMask, hidden, logits };
+  const logits = g.output(softcap(g, w.linear(fromHidden, lmHeadName(config)), config.finalLogitSoftcap), 'logits');
+  return { graph: g, inputsEmbeds, attentionMask, hidden, logits, weights: w };
+}
+
+/** The output head's weight [vocab, hidden]: the embedding table when tied. */
+export function lmHeadName(config: LlamaConfig): string {
+  return config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
 }
 
 interface Rotary {
@@ -204,7 +215,7 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   const groups = numHeads / numKvHeads;
   // q, k and v in one MatMul over the packed weight [hidden, (heads + 2 kvHeads) * headDim].
   const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.${n}`);
-  let qkv = g.matMul(x, config.fusedProjections ? w.linear(`${p}.qkv_proj.weight`) : w.packedLinear(names.map((n) => `${n}.weight`)));
+  let qkv = config.fusedProjections ? w.linear(x, `${p}.qkv_proj.weight`) : w.packedLinear(x, names.map((n) => `${n}.weight`));
   if (config.attentionBias) qkv = g.add(qkv, w.packedVector(names.map((n) => `${n}.bias`)));
   const [qFlat, kFlat, vFlat] = g.split(qkv, [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim], -1);
   // [batch, seq, heads*headDim] -> [batch, heads, seq, headDim], each head RMS-normed first where the family does.
@@ -229,7 +240,7 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   const scores = g.add(softcap(g, g.matMul(qGrouped, kT), config.attnLogitSoftcap), g.unsqueeze(maskBias, [1]));
   const context = g.matMul(g.softmax(scores, -1), g.unsqueeze(v, [2]));
   const merged = g.reshape(g.transpose(context, [0, 3, 1, 2, 4]), ['batch', 'seq', numHeads * headDim]);
-  return g.matMul(merged, w.linear(`${p}.o_proj.weight`));
+  return w.linear(merged, `${p}.o_proj.weight`);
 }
 
 /** Concat along the positions axis, made under the output's own name so no Identity copies the cache. */
@@ -241,10 +252,10 @@ function appendToCache(g: Graph, past: Value, current: Value, name: string): Val
 /** act(gate(x)) * up(x), then down: SwiGLU, or Gemma's GeGLU; gate and up in one MatMul over the packed (or fused) weight. */
 function mlp(g: Graph, config: LlamaConfig, w: Weights, prefix: string, x: Value): Value {
   const m = `${prefix}.mlp`;
-  const gateUpWeight = config.fusedProjections ? w.linear(`${m}.gate_up_proj.weight`) : w.packedLinear([`${m}.gate_proj.weight`, `${m}.up_proj.weight`]);
-  const [gate, up] = g.split(g.matMul(x, gateUpWeight), [config.intermediateSize, config.intermediateSize], -1);
+  const gateUp = config.fusedProjections ? w.linear(x, `${m}.gate_up_proj.weight`) : w.packedLinear(x, [`${m}.gate_proj.weight`, `${m}.up_proj.weight`]);
+  const [gate, up] = g.split(gateUp, [config.intermediateSize, config.intermediateSize], -1);
   const activated = config.hiddenActivation === 'gelu_tanh' ? geluTanh(g, gate) : g.mul(gate, g.sigmoid(gate));
-  return g.matMul(g.mul(activated, up), w.linear(`${m}.down_proj.weight`));
+  return w.linear(g.mul(activated, up), `${m}.down_proj.weight`);
 }
 
 /** GELU, tanh approximation (PyTorch's approximate='tanh'): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
@@ -254,31 +265,55 @@ function geluTanh(g: Graph, x: Value): Value {
 }
 
 /** Model weights as graph initializers, looked up by Hugging Face name. */
-class Weights {
+export class Weights {
   constructor(
     private readonly g: Graph,
     private readonly weights: WeightMap,
+    private readonly mode: QuantizedMatMulMode,
   ) {}
 
-  private get(name: string) {
+  private get(name: string): ModelTensor {
     const t = this.weights.get(name);
     if (!t) throw new InvalidFileError(`model has no weight ${name}`);
     return t;
   }
 
-  vector(name: string): Value {
+  private getFloat(name: string): F32Tensor {
     const t = this.get(name);
+    if (isQuantized(t)) throw new InvalidFileError(`weight ${name} is quantized (${t.type.name}); only 2-D projections may be`);
+    return t;
+  }
+
+  vector(name: string): Value {
+    const t = this.getFloat(name);
     return this.g.initializer(name, 'float32', [t.data.length], t.data);
   }
 
-  /** A [out, in] projection as a pre-transposed [in, out] initializer, so x @ W^T is one MatMul. */
-  linear(name: string): Value {
-    return this.packedLinear([name]);
+  /** x @ W^T for a [out, in] projection W: [.., out]. */
+  linear(x: Value, name: string): Value {
+    return this.packedLinear(x, [name]);
   }
 
-  /** Several [out_i, in] projections of the same input, transposed side by side: [in, sum out_i]. */
-  packedLinear(names: readonly string[]): Value {
+  /**
+   * Several [out_i, in] projections of the same input side by side: [.., sum out_i]. Float
+   * weights become one transposed [in, sum out_i] initializer and one MatMul; quantized ones
+   * one MatMulNBits over their rows concatenated when they share bits and block size, else
+   * one product each, concatenated.
+   */
+  packedLinear(x: Value, names: readonly string[]): Value {
     const tensors = names.map((n) => this.get(n));
+    if (tensors.every((t) => !isQuantized(t))) return this.g.matMul(x, this.transposedFloat(names, tensors as F32Tensor[]));
+    const nbits = tensors.map((t) => (isQuantized(t) ? toNBits(t) : undefined));
+    if (nbits.every((w) => w !== undefined) && canConcatRows(nbits)) return quantizedLinear(this.g, x, concatRows(nbits), names.join('+'), this.mode);
+    const parts = names.map((name, i) => {
+      const w = nbits[i];
+      return w ? quantizedLinear(this.g, x, w, name, this.mode) : this.g.matMul(x, this.transposedFloat([name], [tensors[i] as F32Tensor]));
+    });
+    return parts.length === 1 ? parts[0]! : this.g.concat(parts, -1);
+  }
+
+  /** [out_i, in] float projections, transposed side by side: [in, sum out_i]. */
+  private transposedFloat(names: readonly string[], tensors: readonly F32Tensor[]): Value {
     const inputs = tensors[0].shape[1];
     const outputs = tensors.reduce((n, t) => n + t.shape[0], 0);
     const packed = new Float32Array(inputs * outputs);
@@ -291,7 +326,7 @@ class Weights {
   }
 
   packedVector(names: readonly string[]): Value {
-    const parts = names.map((n) => this.get(n).data);
+    const parts = names.map((n) => this.getFloat(n).data);
     const packed = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, p) => (packed.set(p, at), at + p.length), 0);
     return this.g.initializer(names.join('+'), 'float32', [packed.length], packed);

@@ -6,6 +6,8 @@
 // gate_up_proj stay fused. Each family's departures from Llama are optional config fields;
 // absent, a field means Llama's behaviour.
 
+import type { GgmlTypeLayout } from './gguf/tensorTypes';
+
 export type Architecture = 'llama' | 'mistral' | 'qwen2' | 'smollm' | 'qwen3' | 'phi3' | 'gemma2' | 'gemma3';
 
 export interface RopeScaling {
@@ -80,11 +82,25 @@ export interface F32Tensor {
 }
 
 /**
+ * A 2-D weight [rows, cols] kept in a GGUF block-quantized form, as the file stores it: each
+ * row is cols / blockSize whole blocks of `type`, rows back to back. Consumers that need
+ * floats dequantize the rows they read (model/tensor.ts); the decoder graph hands the blocks
+ * to onnxruntime's MatMulNBits (llama/quantizedLinear.ts).
+ */
+export interface QuantizedTensor {
+  readonly shape: readonly [rows: number, cols: number];
+  readonly type: GgmlTypeLayout;
+  readonly bytes: Uint8Array;
+}
+
+export type ModelTensor = F32Tensor | QuantizedTensor;
+
+/**
  * Weights keyed by Hugging Face name, e.g. `model.embed_tokens.weight` [vocab, hidden],
  * `model.layers.0.self_attn.q_proj.weight` [heads*headDim, hidden], `model.norm.weight`,
- * `lm_head.weight` (absent when tied).
+ * `lm_head.weight` (absent when tied). 1-D tensors (norms, biases) are always float32.
  */
-export type WeightMap = ReadonlyMap<string, F32Tensor>;
+export type WeightMap = ReadonlyMap<string, ModelTensor>;
 
 export interface ModelSource {
   /** 'random': weights drawn in memory (benchmarks), see model/random.ts. */

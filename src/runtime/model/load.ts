@@ -2,6 +2,7 @@
 // Face repo id / URL that is first downloaded into the local cache.
 import { statSync } from 'node:fs';
 import type { LoadedModel } from './description';
+import { elementCount } from './tensor';
 import { loadGgufModel } from './gguf/toModel';
 import { loadHfFolder } from './hf/loadFolder';
 import { resolveModelSpec, type ResolveOptions } from './sources/resolve';
@@ -40,6 +41,6 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
 /** Stored parameters: each weight tensor counted once (a tied output head is not a separate tensor). */
 export function countParameters(model: Pick<LoadedModel, 'weights'>): number {
   let total = 0;
-  for (const tensor of model.weights.values()) total += tensor.data.length;
+  for (const tensor of model.weights.values()) total += elementCount(tensor);
   return total;
 }

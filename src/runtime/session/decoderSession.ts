@@ -1,5 +1,6 @@
 // Running the decoder graph: one compiled onnxruntime session per model and shape class
 // (which logits, with or without a KV cache), created on first use and reused after.
+// A large model's converted graph comes from the on-disk session cache (./sessionCache.ts).
 import * as ort from 'onnxruntime-node';
 import type { F32Tensor, LoadedModel } from '../model/description';
 import { ShapeMismatchError } from '../errors';
@@ -16,6 +17,7 @@ import {
   presentValueName,
   type DecoderGraphOptions,
 } from '../llama/decoderGraph';
+import { defaultCacheEntry, openCachedSession } from './sessionCache';
 import { createOrtSession, defaultProviderPreference, type OrtSession, type OrtSessionExtra, type Provider, type ProviderPreference } from './ortSession';
 
 export interface DecoderOutputs {
@@ -50,13 +52,14 @@ export class DecoderSession {
   ) {}
 
   static async create(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
-    const { graph } = buildDecoderGraph(model.config, model.weights, options);
+    const graphKey = `decoder logits=${options.logits} kv=${options.kvCache} quantized=${options.quantizedMatMul ?? 'fast'}`;
+    const build = () => buildDecoderGraph(model.config, model.weights, options).graph;
     // Generation feeds each step's keys and values straight back in: on a GPU provider they stay
     // in GPU buffers between steps. Sessions whose callers read the cache (training) keep it on the CPU.
     const presentOnDevice = options.kvCache && options.logits !== 'none';
     const locations = presentOnDevice ? Object.fromEntries(presentNames(model.config.numLayers).map((n) => [n, 'gpu-buffer' as const])) : undefined;
-    const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference(), locations && { preferredOutputLocation: locations });
-    return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
+    const ortSession = await modelSession(model, graphKey, build, options.provider ?? defaultProviderPreference(), locations && { preferredOutputLocation: locations });
+    return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache, quantizedMatMul: options.quantizedMatMul }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
   }
 
   /** The whole sequence at once (no past). `attentionMask` is [batch, seq], 1 = token, 0 = padding. */
@@ -119,6 +122,15 @@ export function releaseKvCache(cache: KvCache): void {
   for (const t of [...cache.keys, ...cache.values]) if (t.location === 'gpu-buffer') t.dispose();
 }
 
+/**
+ * A session for a graph over `model`'s weights: from the on-disk cache for a large model
+ * loaded from a file (./sessionCache.ts), built in memory otherwise.
+ */
+export async function modelSession(model: LoadedModel, graphKey: string, build: () => Graph, preference: ProviderPreference, extra?: OrtSessionExtra): Promise<OrtSession> {
+  const entry = defaultCacheEntry(model, graphKey);
+  return entry ? openCachedSession(entry, build, preference, extra) : createSessionForGraph(build(), preference, extra);
+}
+
 /** Room left in a ModelProto for the graph structure beside the weights. */
 const STRUCTURE_MARGIN = 64 * 2 ** 20;
 
@@ -148,7 +160,7 @@ const sessionCache = new WeakMap<LoadedModel, Map<string, Promise<DecoderSession
 export function decoderSession(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
   let byClass = sessionCache.get(model);
   if (!byClass) sessionCache.set(model, (byClass = new Map()));
-  const key = `${options.logits}/${options.kvCache}/${options.provider ?? defaultProviderPreference()}`;
+  const key = `${options.logits}/${options.kvCache}/${options.quantizedMatMul ?? 'fast'}/${options.provider ?? defaultProviderPreference()}`;
   let session = byClass.get(key);
   if (!session) {
     session = DecoderSession.create(model, options);

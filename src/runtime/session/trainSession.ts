@@ -16,14 +16,13 @@
 import * as ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model/description';
 import { ShapeMismatchError, UsageError } from '../errors';
-import { serializeModel } from '../graph/serialize';
 import type { LinearHead } from '../tags/head';
 import { readWeights, type ReadSpan } from '../tags/readout';
 import type { PastBatch, SequenceKeyValues, TrainBackend } from '../train/backend';
 import { addGradients, buildLossGraph, type LossKind } from '../train/lossGraphs';
 import { pastKeyName, pastValueName } from '../llama/decoderGraph';
-import { decoderSession, type KvCache } from './decoderSession';
-import { createOrtSession, defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
+import { decoderSession, modelSession, type KvCache } from './decoderSession';
+import { defaultProviderPreference, type Provider, type ProviderPreference } from './ortSession';
 
 export interface TrainBatch {
   readonly batchSize: number;
@@ -197,9 +196,11 @@ export class TrainSession implements TrainBackend {
   }
 
   private async compile(kind: LossKind, gradients: boolean, withPast: boolean): Promise<ort.InferenceSession> {
-    const lossGraph = buildLossGraph(this.model.config, this.model.weights, kind, { past: withPast });
-    if (gradients) addGradients(lossGraph);
-    return (await createOrtSession(serializeModel(lossGraph.graph), this.preference)).session;
+    const build = () => {
+      const lossGraph = buildLossGraph(this.model.config, this.model.weights, kind, { past: withPast });
+      return (gradients ? addGradients(lossGraph) : lossGraph).graph;
+    };
+    return (await modelSession(this.model, `loss kind=${kind} gradients=${gradients} past=${withPast}`, build, this.preference)).session;
   }
 
   private checkBatch(batch: TrainBatch): void {

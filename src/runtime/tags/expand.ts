@@ -2,7 +2,8 @@
 // each tag's p vectors spliced in where its placeholder stood. The decoder never sees a tag
 // as a token id; it only ever gets `inputs_embeds`.
 import { ShapeMismatchError, UsageError } from '../errors';
-import type { F32Tensor, LoadedModel } from '../model/description';
+import type { LoadedModel, ModelTensor } from '../model/description';
+import { elementCount, tensorRows } from '../model/tensor';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { EMBEDDING_WEIGHT } from './fingerprint';
 import type { TagName, TagValue } from './name';
@@ -11,7 +12,7 @@ import { fillTemplate, lastTag, type SlotValues, type Template } from './templat
 
 export interface ExpansionContext {
   /** The model's input embedding matrix, `model.embed_tokens.weight` [vocab, hidden]. */
-  readonly embedding: F32Tensor;
+  readonly embedding: ModelTensor;
   /** Token ids of one text run, with no special tokens added. */
   readonly encodeText: (text: string) => readonly number[];
   /** Prepended once at the start of every input, when the model's metadata says so. */
@@ -71,11 +72,10 @@ export function expandInput(template: Template, values: SlotValues, context: Exp
 
   const seqLength = ids.length;
   const inputsEmbeds = new Float32Array(seqLength * hidden);
-  const table = context.embedding.data;
   ids.forEach((id, position) => {
     if (id < 0) return;
     if (!Number.isInteger(id) || id >= vocab) throw new ShapeMismatchError(`token id ${id} is outside the model's vocabulary of ${vocab}`);
-    inputsEmbeds.set(table.subarray(id * hidden, (id + 1) * hidden), position * hidden);
+    inputsEmbeds.set(tensorRows(context.embedding, id, 1), position * hidden);
   });
   for (const { start, value } of vectors) inputsEmbeds.set(value.data, start * hidden);
   return { seqLength, hiddenSize: hidden, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: spans, readSpan: { start: readSpan.start, length: readSpan.length } };
@@ -87,16 +87,16 @@ export function expandPlainText(text: string, context: ExpansionContext): Expand
   const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(text)];
   if (ids.length === 0) throw new UsageError('an untagged text has no tokens');
   const inputsEmbeds = new Float32Array(ids.length * h);
-  ids.forEach((id, s) => inputsEmbeds.set(context.embedding.data.subarray(id * h, (id + 1) * h), s * h));
+  ids.forEach((id, s) => inputsEmbeds.set(tensorRows(context.embedding, id, 1), s * h));
   return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readSpan: { start: ids.length - 1, length: 1 } };
 }
 
 /** `row` with `ids` appended as text tokens (an EOS after a training target). */
-export function appendTokens(row: ExpandedInput, ids: readonly number[], embedding: F32Tensor): ExpandedInput {
+export function appendTokens(row: ExpandedInput, ids: readonly number[], embedding: ModelTensor): ExpandedInput {
   const h = row.hiddenSize;
   const inputsEmbeds = new Float32Array((row.seqLength + ids.length) * h);
   inputsEmbeds.set(row.inputsEmbeds);
-  ids.forEach((id, k) => inputsEmbeds.set(embedding.data.subarray(id * h, (id + 1) * h), (row.seqLength + k) * h));
+  ids.forEach((id, k) => inputsEmbeds.set(tensorRows(embedding, id, 1), (row.seqLength + k) * h));
   return { ...row, seqLength: row.seqLength + ids.length, inputsEmbeds, tokenIds: Int32Array.from([...row.tokenIds, ...ids]) };
 }
 
@@ -134,10 +134,10 @@ export function batchInputs(rows: readonly ExpandedInput[]): ExpandedBatch {
   return { batchSize: rows.length, seqLength, hiddenSize: hidden, inputsEmbeds, attentionMask, tokenIds, rows };
 }
 
-export function embeddingShape(embedding: F32Tensor): [vocab: number, hidden: number] {
+export function embeddingShape(embedding: ModelTensor): [vocab: number, hidden: number] {
   const [vocab, hidden] = embedding.shape;
-  if (embedding.shape.length !== 2 || embedding.data.length !== vocab * hidden) {
-    throw new ShapeMismatchError(`embedding table has shape [${embedding.shape.join(', ')}] and ${embedding.data.length} values; expected [vocab, hidden]`);
+  if (embedding.shape.length !== 2 || elementCount(embedding) !== vocab * hidden) {
+    throw new ShapeMismatchError(`embedding table has shape [${embedding.shape.join(', ')}] and ${elementCount(embedding)} values; expected [vocab, hidden]`);
   }
   return [vocab, hidden];
 }

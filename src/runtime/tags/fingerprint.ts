@@ -3,28 +3,34 @@
 // (including a hash of the embedding table, which catches a same-shaped fine-tune).
 import { createHash } from 'node:crypto';
 import { InvalidFileError, ShapeMismatchError } from '../errors';
-import type { LoadedModel } from '../model/description';
+import type { LoadedModel, ModelTensor } from '../model/description';
+import { rowChunks } from '../model/tensor';
 
 export interface ModelFingerprint {
   readonly architecture: string;
   readonly hiddenSize: number;
   readonly vocabSize: number;
-  /** sha256 (hex) of `model.embed_tokens.weight` as little-endian float32 bytes. */
+  /**
+   * sha256 (hex) of `model.embed_tokens.weight` as little-endian float32 bytes; a quantized
+   * table is hashed as its dequantized values, which is what was hashed when every table was
+   * dequantized on load, so bundles made then still match.
+   */
   readonly embeddingSha256: string;
 }
 
 export const EMBEDDING_WEIGHT = 'model.embed_tokens.weight';
 
-const hashes = new WeakMap<Float32Array, string>();
+const hashes = new WeakMap<ModelTensor, string>();
 
 export function modelFingerprint(model: LoadedModel): ModelFingerprint {
   const embedding = model.weights.get(EMBEDDING_WEIGHT);
   if (!embedding) throw new InvalidFileError(`model has no ${EMBEDDING_WEIGHT}`, model.source.path);
-  let sha = hashes.get(embedding.data);
+  let sha = hashes.get(embedding);
   if (sha === undefined) {
-    const { buffer, byteOffset, byteLength } = embedding.data;
-    sha = createHash('sha256').update(new Uint8Array(buffer, byteOffset, byteLength)).digest('hex');
-    hashes.set(embedding.data, sha);
+    const hash = createHash('sha256');
+    for (const { buffer, byteOffset, byteLength } of rowChunks(embedding)) hash.update(new Uint8Array(buffer, byteOffset, byteLength));
+    sha = hash.digest('hex');
+    hashes.set(embedding, sha);
   }
   return { architecture: model.config.architecture, hiddenSize: model.config.hiddenSize, vocabSize: model.config.vocabSize, embeddingSha256: sha };
 }

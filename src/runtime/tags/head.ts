@@ -2,7 +2,7 @@
 // trained on standardized targets, so a prediction is mapped back to the target's units
 // with the mean and std recorded beside the head.
 import { ShapeMismatchError } from '../errors';
-import type { F32Tensor } from '../model/description';
+import type { ModelTensor } from '../model/description';
 import { embeddingShape } from './expand';
 import { meanEmbeddingRow } from './init';
 
@@ -55,7 +55,7 @@ export function targetScale(values: ArrayLike<number>): TargetScale {
  * The paper's code starts every head row at the (unscaled) mean embedding row, with no bias;
  * we keep a bias, started at zero, so the head can absorb the target's offset.
  */
-export function initLinearHead(embedding: F32Tensor, outputs: number): LinearHead {
+export function initLinearHead(embedding: ModelTensor, outputs: number): LinearHead {
   const [, hidden] = embeddingShape(embedding);
   const row = Float32Array.from(meanEmbeddingRow(embedding));
   const weight = new Float32Array(outputs * hidden);

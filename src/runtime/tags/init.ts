@@ -1,31 +1,33 @@
 // Starting values for new tags and heads, as in the paper (§3.1) and its released code.
 import { InvalidFileError } from '../errors';
-import type { F32Tensor } from '../model/description';
+import type { ModelTensor } from '../model/description';
+import { rowChunks } from '../model/tensor';
 import { embeddingShape } from './expand';
 import type { TagValue } from './name';
 
 /** The mean of the embedding rows, in float64 for a stable sum over large vocabularies. */
-export function meanEmbeddingRow(embedding: F32Tensor): Float64Array {
+export function meanEmbeddingRow(embedding: ModelTensor): Float64Array {
   const [vocab, hidden] = embeddingShape(embedding);
   const mean = new Float64Array(hidden);
-  const table = embedding.data;
-  for (let v = 0; v < vocab; v++) {
-    const row = v * hidden;
-    for (let h = 0; h < hidden; h++) mean[h] += table[row + h];
+  for (const table of rowChunks(embedding)) {
+    for (let row = 0; row < table.length; row += hidden) {
+      for (let h = 0; h < hidden; h++) mean[h] += table[row + h];
+    }
   }
   for (let h = 0; h < hidden; h++) mean[h] /= vocab;
   return mean;
 }
 
 /** The mean L2 norm of the embedding rows. */
-export function meanEmbeddingNorm(embedding: F32Tensor): number {
+export function meanEmbeddingNorm(embedding: ModelTensor): number {
   const [vocab, hidden] = embeddingShape(embedding);
-  const table = embedding.data;
   let total = 0;
-  for (let v = 0; v < vocab; v++) {
-    let sq = 0;
-    for (let h = v * hidden; h < (v + 1) * hidden; h++) sq += table[h] * table[h];
-    total += Math.sqrt(sq);
+  for (const table of rowChunks(embedding)) {
+    for (let row = 0; row < table.length; row += hidden) {
+      let sq = 0;
+      for (let h = row; h < row + hidden; h++) sq += table[h] * table[h];
+      total += Math.sqrt(sq);
+    }
   }
   return total / vocab;
 }
@@ -35,7 +37,7 @@ export function meanEmbeddingNorm(embedding: F32Tensor): number {
  * fresh tag looks like a typical token in size without resembling any one of them. (The
  * paper's code used a constant ratio of 7.8 measured on LLaMA-7B; we measure it per model.)
  */
-export function initTagValue(embedding: F32Tensor, p: number): TagValue {
+export function initTagValue(embedding: ModelTensor, p: number): TagValue {
   const [, hidden] = embeddingShape(embedding);
   if (!Number.isInteger(p) || p < 1) throw new RangeError(`a tag needs p >= 1 vectors, got ${p}`);
   const mean = meanEmbeddingRow(embedding);

@@ -5,6 +5,9 @@
  * embeddings (tags are rows of them) and, for head losses, the head's weight and bias, so
  * the trainer changes them between steps without rebuilding or recompiling anything.
  * Batch, sequence and head width are symbolic: one graph per (model, loss kind).
+ * Quantized weights multiply in exact mode unless told otherwise: with int8 activations (fast
+ * mode) the tag gradient of stories260K-Q8_0 is off by up to 14% of its largest coordinate
+ * (test/runtime/quantized-training.test.ts), too much for gradients; serving keeps fast mode.
  *
  * Inputs, every kind:
  *   inputs_embeds   float32 [batch, seq, hidden]
@@ -32,11 +35,11 @@
  * [outputs, hidden] and `grad_head_bias` [outputs] for 'regression' and 'classification'.
  * Head layouts are torch.nn.Linear's ([outputs, hidden] row-major), as src/runtime/tags/head.ts stores them.
  */
-import { InvalidFileError } from '../errors';
 import type { LlamaConfig, WeightMap } from '../model/description';
 import type { Graph, Value } from '../graph/graph';
 import { grad } from '../graph/autodiff/grad';
-import { buildDecoderGraph } from '../llama/decoderGraph';
+import { buildDecoderGraph, lmHeadName } from '../llama/decoderGraph';
+import type { QuantizedMatMulMode } from '../llama/quantizedLinear';
 
 export type LossKind = 'next_token' | 'regression' | 'classification' | 'label_words';
 
@@ -52,8 +55,13 @@ export interface LossGraph {
 }
 
 /** The decoder and the loss, with `loss` (and `prediction`) as outputs; no gradients yet. */
-export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: LossKind, options: { past: boolean } = { past: false }): LossGraph {
-  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: options.past });
+export function buildLossGraph(
+  config: LlamaConfig,
+  weights: WeightMap,
+  kind: LossKind,
+  options: { readonly past: boolean; readonly quantizedMatMul?: QuantizedMatMulMode } = { past: false },
+): LossGraph {
+  const decoder = buildDecoderGraph(config, weights, { logits: kind === 'next_token' ? 'all' : 'none', kvCache: options.past, quantizedMatMul: options.quantizedMatMul ?? 'exact' });
   const g = decoder.graph;
   // The decoder marks its own outputs; a training graph returns only what the trainer reads.
   g.outputs.length = 0;
@@ -71,9 +79,10 @@ export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: Lo
 
   const h = readHidden(g, decoder.hidden);
   if (kind === 'label_words') {
+    // The head's logits for every token, then the label words' columns: a quantized head has no
+    // rows to gather before the product.
     const tokenIds = g.input('label_token_ids', 'int64', ['outputs']);
-    const rows = g.gather(lmHead(g, config, weights), tokenIds, 0);
-    const logits = g.output(g.matMul(h, g.transpose(rows, [1, 0])), 'prediction');
+    const logits = g.output(g.gather(decoder.weights.linear(h, lmHeadName(config)), tokenIds, 1), 'prediction');
     return { ...base, loss: g.output(crossEntropy(g, logits), 'loss') };
   }
 
@@ -123,12 +132,4 @@ function crossEntropy(g: Graph, logits: Value): Value {
 function logSoftmax(g: Graph, x: Value): Value {
   const shifted = g.sub(x, g.reduceMax(x, [-1], true));
   return g.sub(shifted, g.log(g.reduceSum(g.exp(shifted), [-1], true)));
-}
-
-/** The LM head [vocab, hidden] (the embedding matrix when tied), as a frozen initializer. */
-function lmHead(g: Graph, config: LlamaConfig, weights: WeightMap): Value {
-  const name = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const t = weights.get(name);
-  if (!t) throw new InvalidFileError(`model has no weight ${name}`);
-  return g.initializer(`label_words.${name}`, 'float32', [...t.shape], t.data);
 }

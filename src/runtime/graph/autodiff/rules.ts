@@ -71,6 +71,45 @@ function timesWeightTransposed(g: Graph, dy: Value, w: Value): Value {
   return g.node('Reshape', [product, shape], {}, [{ dtype: dy.dtype, shape: [...dy.shape.slice(0, -1), rows] }])[0];
 }
 
+/**
+ * dy @ W for the weight W [N, K] of a MatMulNBits node (onnxruntime's quantized x @ W^T). The
+ * product contracts over N, across the quantization blocks, which MatMulNBits cannot do, so W
+ * is dequantized where it is needed: a blocked DequantizeLinear of the node's own bytes (the
+ * same buffers, viewed as uint4/uint8 [N, K] with scales [N, K/bs] and the default zero
+ * point) feeding a MatMul. onnxruntime does not constant-fold DequantizeLinear, and cannot fuse
+ * the pair back into MatMulNBits, whose blocks would have to run along N. A node whose inputs
+ * are all initializers may run first thing, though, keeping every layer's float W alive until
+ * the backward reaches it (20 GB for a 1B model); so the scales are multiplied by a 1 computed
+ * from dy's size, which makes each DequantizeLinear wait for its own layer's gradient and the
+ * float W live only while this one product runs.
+ */
+function timesQuantizedWeight(g: Graph, dy: Value, node: GraphNode): Value {
+  const [, packed, scales] = node.inputs;
+  const n = node.attrs.N as number;
+  const k = node.attrs.K as number;
+  const bits = node.attrs.bits as number;
+  const blockSize = node.attrs.block_size as number;
+  const bytes = g.initializers.get(packed.name);
+  const scaleData = g.initializers.get(scales.name);
+  if (!bytes || !scaleData) throw new UsageError(`gradient of MatMulNBits needs its weight ${packed.name} and scales ${scales.name} to be initializers`);
+  const dtype = bits === 4 ? 'uint4' : 'uint8';
+  const blocks = [n, k / blockSize];
+  const zeroPoints = bits === 4 ? new Uint8Array(Math.ceil((n * k) / blockSize / 2)).fill(0x88) : new Uint8Array((n * k) / blockSize).fill(128);
+  const size = g.node('Size', [dy], {}, [{ dtype: 'int64', shape: [] }])[0]!;
+  const one = g.cast(g.greater(size, g.initializer(`${packed.name}.dq_zero`, 'int64', [], BigInt64Array.of(0n))), 'float32');
+  const w = g.node(
+    'DequantizeLinear',
+    [
+      g.initializer(`${packed.name}.dq`, dtype, [n, k], bytes.data),
+      g.mul(g.initializer(`${scales.name}.dq`, 'float32', blocks, scaleData.data), one),
+      g.initializer(`${packed.name}.dq_zero_point`, dtype, blocks, zeroPoints),
+    ],
+    { axis: 1, block_size: blockSize },
+    [{ dtype: 'float32', shape: [n, k] }],
+  )[0]!;
+  return g.matMul(dy, w);
+}
+
 /** Gradient of the elementwise unary ops, from the input x, the output y and dy. */
 function unary(f: (g: Graph, dy: Value, x: Value, y: Value) => Value): VjpRule {
   return ({ g, node, dOutputs }) => [f(g, dOutputs[0]!, node.inputs[0], node.outputs[0])];
@@ -159,6 +198,8 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
       needs[1] ? unbroadcast(g, g.matMul(swapLastTwo(g, a), dy), b) : undefined,
     ];
   },
+
+  MatMulNBits: ({ g, node, dOutputs }) => [timesQuantizedWeight(g, dOutputs[0]!, node), undefined, undefined],
 
   ReduceSum: ({ g, node, dOutputs }) => [expandReduced(g, node, dOutputs[0]!).dx],
 

@@ -25,6 +25,11 @@ function f16At(table: Float32Array, b: Uint8Array, i: number): number {
   return table[b[i]! | (b[i + 1]! << 8)]!;
 }
 
+/** The little-endian half-precision value at byte `i` of `b`, as a float32. */
+export function halfAt(b: Uint8Array, i: number): number {
+  return f16At(halfTable(), b, i);
+}
+
 type Dequantizer = (src: Uint8Array, out: Float32Array, blocks: number) => void;
 
 function f32(src: Uint8Array, out: Float32Array): void {
@@ -102,6 +107,34 @@ function q5_0(src: Uint8Array, out: Float32Array, blocks: number): void {
   }
 }
 
+// Q5_1: f16 d, f16 m, uint32 qh, 16 bytes of nibbles; x = d * q + m with 5-bit q.
+function q5_1(src: Uint8Array, out: Float32Array, blocks: number): void {
+  const t = halfTable();
+  for (let b = 0, s = 0, o = 0; b < blocks; b++, s += 24, o += 32) {
+    const d = f16At(t, src, s);
+    const m = f16At(t, src, s + 2);
+    const qh = (src[s + 4]! | (src[s + 5]! << 8) | (src[s + 6]! << 16) | (src[s + 7]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = src[s + 8 + j]!;
+      out[o + j] = Math.fround(d * ((q & 0x0f) | (((qh >>> j) & 1) << 4))) + m;
+      out[o + j + 16] = Math.fround(d * ((q >> 4) | (((qh >>> (j + 16)) & 1) << 4))) + m;
+    }
+  }
+}
+
+/**
+ * The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K super-block, packed in the 12
+ * bytes at `at` (ggml's get_scale_min_k4).
+ */
+export function kQuantScalesMins(src: Uint8Array, at: number, scale: Uint8Array, min: Uint8Array): void {
+  for (let j = 0; j < 4; j++) {
+    scale[j] = src[at + j]! & 63;
+    min[j] = src[at + j + 4]! & 63;
+    scale[j + 4] = (src[at + j + 8]! & 0x0f) | ((src[at + j]! >> 6) << 4);
+    min[j + 4] = (src[at + j + 8]! >> 4) | ((src[at + j + 4]! >> 6) << 4);
+  }
+}
+
 // Q4_K: super-block of 256 = 8 groups of 32. f16 d, f16 dmin, 12 bytes holding eight 6-bit
 // scales and eight 6-bit mins, 128 bytes of nibbles. Groups 2k and 2k+1 share 32 bytes
 // (low nibbles, then high nibbles). x = d * scale * q - dmin * min.
@@ -112,13 +145,7 @@ function q4_k(src: Uint8Array, out: Float32Array, blocks: number): void {
   for (let b = 0, s = 0, o = 0; b < blocks; b++, s += 144, o += 256) {
     const d = f16At(t, src, s);
     const dmin = f16At(t, src, s + 2);
-    const sc = s + 4;
-    for (let j = 0; j < 4; j++) {
-      scale[j] = src[sc + j]! & 63;
-      min[j] = src[sc + j + 4]! & 63;
-      scale[j + 4] = (src[sc + j + 8]! & 0x0f) | ((src[sc + j]! >> 6) << 4);
-      min[j + 4] = (src[sc + j + 8]! >> 4) | ((src[sc + j + 4]! >> 6) << 4);
-    }
+    kQuantScalesMins(src, s + 4, scale, min);
     const qs = s + 16;
     for (let g = 0; g < 4; g++) {
       const d1 = Math.fround(d * scale[2 * g]!);
@@ -130,6 +157,34 @@ function q4_k(src: Uint8Array, out: Float32Array, blocks: number): void {
       for (let l = 0; l < 32; l++) {
         out[y + l] = Math.fround(d1 * (src[q + l]! & 0x0f)) - m1;
         out[y + 32 + l] = Math.fround(d2 * (src[q + l]! >> 4)) - m2;
+      }
+    }
+  }
+}
+
+// Q5_K: as Q4_K with a fifth bit per value: after the 12 scale bytes, 32 bytes qh (bit 2g of
+// qh[l] is the fifth bit of group 2g's value l, bit 2g+1 of group 2g+1's), then 128 bytes of nibbles.
+function q5_k(src: Uint8Array, out: Float32Array, blocks: number): void {
+  const t = halfTable();
+  const scale = new Uint8Array(8);
+  const min = new Uint8Array(8);
+  for (let b = 0, s = 0, o = 0; b < blocks; b++, s += 176, o += 256) {
+    const d = f16At(t, src, s);
+    const dmin = f16At(t, src, s + 2);
+    kQuantScalesMins(src, s + 4, scale, min);
+    const qh = s + 16;
+    const qs = s + 48;
+    for (let g = 0; g < 4; g++) {
+      const d1 = Math.fround(d * scale[2 * g]!);
+      const m1 = Math.fround(dmin * min[2 * g]!);
+      const d2 = Math.fround(d * scale[2 * g + 1]!);
+      const m2 = Math.fround(dmin * min[2 * g + 1]!);
+      const q = qs + 32 * g;
+      const y = o + 64 * g;
+      for (let l = 0; l < 32; l++) {
+        const h = src[qh + l]!;
+        out[y + l] = Math.fround(d1 * ((src[q + l]! & 0x0f) | (((h >> (2 * g)) & 1) << 4))) - m1;
+        out[y + 32 + l] = Math.fround(d2 * ((src[q + l]! >> 4) | (((h >> (2 * g + 1)) & 1) << 4))) - m2;
       }
     }
   }
@@ -165,7 +220,7 @@ function q6_k(src: Uint8Array, out: Float32Array, blocks: number): void {
 }
 
 const DEQUANTIZERS: Readonly<Record<string, Dequantizer>> = {
-  F32: f32, F16: f16, BF16: bf16, Q8_0: q8_0, Q4_0: q4_0, Q4_1: q4_1, Q5_0: q5_0, Q4_K: q4_k, Q6_K: q6_k,
+  F32: f32, F16: f16, BF16: bf16, Q8_0: q8_0, Q4_0: q4_0, Q4_1: q4_1, Q5_0: q5_0, Q5_1: q5_1, Q4_K: q4_k, Q5_K: q5_k, Q6_K: q6_k,
 };
 
 /** Float32 values of `count` elements stored as `type` in `src` (exactly count/blockSize blocks). */

@@ -108,6 +108,18 @@ export class GgufFile {
   }
 }
 
+/** One tensor's raw bytes from the GGUF file at `path`, read on their own (the file opened and closed). */
+export function readTensorBytes(path: string, tensor: GgufTensorInfo): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(new ArrayBuffer(tensor.byteLength));
+    readFully(fd, bytes, tensor.fileOffset, path, `tensor ${tensor.name}`);
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Parse only the header of a GGUF file (metadata and tensor table). */
 export function readGgufHeader(path: string): GgufHeader {
   const file = GgufFile.open(path);

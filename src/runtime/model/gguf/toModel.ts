@@ -1,15 +1,24 @@
-// GGUF file -> LoadedModel: config from metadata, every tensor dequantized to float32 under its
-// Hugging Face name and shape, q/k rows put back in Hugging Face order, Gemma's stored (1 + w)
-// norm weights back to w, tokenizer.json built from the `tokenizer.ggml.*` metadata. A model this
-// machine's memory cannot hold is refused from its header, before any tensor is read.
+// GGUF file -> LoadedModel: config from metadata, every tensor under its Hugging Face name and
+// shape, q/k rows put back in Hugging Face order, Gemma's stored (1 + w) norm weights back to w,
+// tokenizer.json built from the `tokenizer.ggml.*` metadata. A model this machine's memory cannot
+// hold is refused from its header, before any tensor is read. Block-quantized 2-D tensors stay as
+// the file stores them and run as MatMulNBits. Their bytes are read from the file when first
+// used, not at load: a start whose graphs come from the session cache reads only the embedding
+// table (kept, for token lookups); other tensors are held weakly, for as long as a graph build
+// uses them, and read again if a later build needs them. F16/BF16 tensors and 1-D tensors are
+// dequantized to float32, because onnxruntime's CPU provider has no 16-bit MatMul for float32
+// activations and a Cast of a 16-bit initializer would be constant-folded to float32 at session
+// creation anyway.
 import { freemem, totalmem } from 'node:os';
 import { InvalidFileError, UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
-import type { Architecture, F32Tensor, LlamaConfig, LoadedModel } from '../description';
+import type { Architecture, LlamaConfig, LoadedModel, ModelTensor, QuantizedTensor } from '../description';
+import { NBITS_TYPES } from '../../llama/quantizedLinear';
 import { CONFIG_TENSORS, ggufConfig } from './config';
 import { isGemma } from '../families';
 import { dequantize } from './quant';
-import { GgufFile, type GgufTensorInfo } from './reader';
+import { GgufFile, readTensorBytes, type GgufTensorInfo } from './reader';
+import type { GgmlTypeLayout } from './tensorTypes';
 import { checkWeights } from '../weightShapes';
 import { assertFits, estimateModelMemory, heldWeightBytes, memoryVerdict } from '../memoryEstimate';
 
@@ -31,14 +40,14 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
     const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
     const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     let bytesDone = 0;
-    const weights = new Map<string, F32Tensor>();
+    const weights = new Map<string, ModelTensor>();
     for (const tensor of header.tensors) {
       options.signal?.throwIfAborted();
       if (CONFIG_TENSORS.has(tensor.name)) continue; // folded into config.ropeScaling
       if (isVisionTensor(tensor.name, config)) continue; // the text model never reads them
       const hfName = hfTensorName(tensor.name, config);
       if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
-      weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
+      weights.set(hfName, toHfTensor(tensor, path, file, config, hfName === 'model.embed_tokens.weight'));
       bytesDone += tensor.byteLength;
       options.onProgress?.(bytesDone, bytesTotal);
       // Let a caller's abort or progress handler run between tensors of a large model.
@@ -111,16 +120,42 @@ export function hfTensorName(ggufName: string, config: Pick<LlamaConfig, 'archit
   return suffix ? `model.layers.${m[1]}.${suffix}` : undefined;
 }
 
-function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConfig): F32Tensor {
-  const data = dequantize(tensor.type, bytes, tensor.elementCount);
+function toHfTensor(tensor: GgufTensorInfo, path: string, file: GgufFile, config: LlamaConfig, keep: boolean): ModelTensor {
   // ggml lists dimensions innermost first; PyTorch outermost first. The memory order is the same.
   const shape = [...tensor.ne].reverse();
+  const heads = ropePermutedHeads(tensor.name, config);
+  if (shape.length === 2 && NBITS_TYPES.has(tensor.type.name)) {
+    // Rows are whole blocks, so the permutation moves quantized rows as they are.
+    const read = () => {
+      const bytes = readTensorBytes(path, tensor);
+      return heads === undefined ? bytes : unpermuteRows(bytes, shape[0]!, heads);
+    };
+    return lazyQuantized([shape[0]!, shape[1]!], tensor.type, read, keep);
+  }
+  const data = dequantize(tensor.type, file.tensorBytes(tensor), tensor.elementCount);
   // llama.cpp's converter stores Gemma's norm weights as 1 + w, the factor its RMSNorm applies.
   if (isGemma(config.architecture) && tensor.name.endsWith('norm.weight')) {
     for (let i = 0; i < data.length; i++) data[i] -= 1;
   }
-  const heads = ropePermutedHeads(tensor.name, config);
   return { shape, data: heads === undefined ? data : unpermuteRows(data, shape[0]!, heads) };
+}
+
+function lazyQuantized(shape: [number, number], type: GgmlTypeLayout, read: () => Uint8Array, keep: boolean): QuantizedTensor {
+  let kept: Uint8Array | undefined;
+  let weak: WeakRef<Uint8Array> | undefined;
+  return {
+    shape,
+    type,
+    get bytes() {
+      if (kept) return kept;
+      const held = weak?.deref();
+      if (held) return held;
+      const bytes = read();
+      if (keep) kept = bytes;
+      else weak = new WeakRef(bytes);
+      return bytes;
+    },
+  };
 }
 
 // llama.cpp's converter reorders the q/k rows of Llama-arch models so each head's rotary pairs
@@ -137,11 +172,11 @@ function ropePermutedHeads(ggufName: string, config: LlamaConfig): number | unde
  * Undo the converter's permutation: within each head of `headDim` rows, GGUF row 2i+j holds
  * Hugging Face row j*headDim/2 + i (the HF rows viewed as [2, headDim/2] were transposed).
  */
-export function unpermuteRows(data: Float32Array, rows: number, heads: number): Float32Array {
+export function unpermuteRows<T extends Float32Array | Uint8Array>(data: T, rows: number, heads: number): T {
   const rowLength = data.length / rows;
   const headDim = rows / heads;
   const half = headDim / 2;
-  const out = new Float32Array(data.length);
+  const out = (data instanceof Uint8Array ? new Uint8Array(data.length) : new Float32Array(data.length)) as T;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {

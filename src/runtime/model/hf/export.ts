@@ -10,6 +10,7 @@ import { writeFolderAtomic } from '../../fs/atomicWrite';
 import { Tokenizer, type TokenId } from '../../tokenizer/tokenizer';
 import type { LoadedModel } from '../description';
 import { writeSafetensors } from '../safetensors/write';
+import { floatTensor } from '../tensor';
 import { hfConfigJsonText, toHfConfigJson } from './config';
 
 export async function exportHfFolder(model: LoadedModel, outDir: string): Promise<void> {
@@ -25,7 +26,8 @@ export async function exportHfFolder(model: LoadedModel, outDir: string): Promis
     await json('tokenizer.json', model.tokenizerJson);
     await json('tokenizer_config.json', tokenizerConfig(model));
     // transformers refuses safetensors files whose metadata does not say which framework wrote them.
-    await writeSafetensors(join(tmp, 'model.safetensors'), model.weights, { format: 'pt' });
+    const weights = new Map([...model.weights].map(([name, t]) => [name, floatTensor(t)]));
+    await writeSafetensors(join(tmp, 'model.safetensors'), weights, { format: 'pt' });
   });
 }
 
