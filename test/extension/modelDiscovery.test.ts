@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { findModelsOnDisk, modelPickText } from '../../src/extension/modelDiscovery';
 import { writeSparseGgufs } from '../helpers/sparseGguf';
 import { readGgufHeader } from '../../src/runtime/model/gguf/reader';
-import { estimateModelMemory, heldWeightBytes } from '../../src/runtime/model/memoryEstimate';
+import { estimateModelMemory, formatGigabytes, heldWeightBytes } from '../../src/runtime/model/memoryEstimate';
 
 test('finds Ollama models through manifests and blobs, and LM Studio GGUF files, in their usual places', () => {
   const home = mkdtempSync(join(tmpdir(), 'tagllm-home-'));
@@ -73,20 +73,21 @@ test('each found model is listed with family, parameters and quantization from i
   const llamaFile = statSync(join(blobs, `sha256-${digest}`)).size;
   assert.equal(llama!.description, `llama · 1.2B parameters · Q4_K_M · ${(llamaFile / 1e9).toFixed(2)} GB`);
   const llamaEstimate = estimateModelMemory(heldWeightBytes(readGgufHeader(join(blobs, `sha256-${digest}`))), { numLayers: 16, numKvHeads: 8, headDim: 64 }).totalBytes;
-  assert.equal(llama!.detail, `$(check) fits in memory: needs about ${(llamaEstimate / 1e9).toFixed(1)} GB; 20.0 GB of 24.0 GB available`);
+  assert.equal(llama!.detail, `$(check) fits in memory: needs about ${formatGigabytes(llamaEstimate)}; 20.0 GB of 24.0 GB available`);
   assert.equal(llama!.refusal, undefined);
 
   // 151936 x 896 embedding + 2 layers of (2 norms, q/o 896², k/v 448 x 896, 3 x 4864 x 896) + final norm = 167,070,240
   assert.match(qwen!.description, /^qwen2 · 167M parameters · Q8_0 · 0\.18 GB$/);
   assert.match(qwen!.detail, /^\$\(check\) fits in memory/);
   assert.match(gemma!.description, /^gemma3 · 1M parameters · Q4_0 · 0\.00 GB$/); // 1,443,072 parameters
-  assert.match(gemma!.detail, /^\$\(warning\) not supported: architecture "gemma3" is not supported \(supported: .*llama/);
+  // a Gemma 3 header without the metadata the family needs (its sliding window): listed, not runnable
+  assert.match(gemma!.detail, /^\$\(warning\) not supported: metadata gemma3\.attention\.sliding_window is missing/);
   assert.match(gemma!.refusal!, /cannot run here/);
   assert.match(broken!.detail, /^\$\(error\) .*GGUF/);
   assert.ok(broken!.refusal);
 
   // The same 1B with too little memory free: listed, and picking it is refused with the numbers.
   const tight = modelPickText(join(blobs, `sha256-${digest}`), { availableBytes: 4e9, totalBytes: 8e9 });
-  assert.equal(tight.detail, `$(error) too large for this machine's memory: needs about ${(llamaEstimate / 1e9).toFixed(1)} GB; 4.00 GB of 8.00 GB available`);
+  assert.equal(tight.detail, `$(error) too large for this machine's memory: needs about ${formatGigabytes(llamaEstimate)}; 4.00 GB of 8.00 GB available`);
   assert.match(tight.refusal!, /^This model needs about \d+\.\d GB; 4\.00 GB of 8\.00 GB available\. Loading it would swap/);
 });

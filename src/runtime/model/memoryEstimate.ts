@@ -4,15 +4,16 @@
 //
 // The estimate is the engine's peak resident memory: the weights at the size the engine holds
 // them, the float32 KV cache of one context, and a fixed runtime overhead (node, onnxruntime,
-// the tokenizer, activations of a short prompt). How the engine holds weights is the one part
-// that depends on the loader, so it lives in `heldWeightBytes` below: today's loader
-// (gguf/toModel.ts) dequantizes every tensor to float32, and at the peak of session creation
-// those values exist several times over (see FLOAT32_COPIES_AT_PEAK). When weights stay
-// quantized in the engine, `heldWeightBytes` becomes the stored bytes of the file's tensors.
-// bench/RESULTS.md compares this estimate with the peak RSS `tagllm bench profile` measures.
+// the tokenizer, activations of a short prompt). The loader (gguf/toModel.ts) keeps 2-D
+// block-quantized tensors as the file stores them and widens the rest (F16, BF16, F32, norms) to
+// float32; at the peak of a first session creation each exists several times over (the arrays,
+// the repacked external-data file, onnxruntime's initializers and prepacked operands): see
+// STORED_COPIES_AT_PEAK and FLOAT32_COPIES_AT_PEAK. bench/RESULTS.md compares this estimate with
+// the peak RSS `tagllm bench profile` measures.
 import { InsufficientMemoryError } from '../errors';
 import type { LlamaConfig } from './description';
-import { ggufParameterCount } from './gguf/config';
+import { CONFIG_TENSORS } from './gguf/config';
+import { NBITS_TYPES } from '../llama/quantizedLinear';
 import type { GgufHeader } from './gguf/reader';
 import { PROTOBUF_LIMIT } from '../graph/serialize';
 
@@ -29,17 +30,32 @@ export const ESTIMATE_CONTEXT_TOKENS = 2048;
 export const RUNTIME_OVERHEAD_BYTES = 300 * 2 ** 20;
 
 /**
- * Float32 copies of the weights alive at once while today's engine creates its session, as
+ * Float32 copies of float weights alive at once while the engine creates its session, as
  * measured by `tagllm bench profile` (bench/RESULTS.md, "memory estimate"): the loaded arrays, the
  * serialized ModelProto, onnxruntime's initializers and its prepacked MatMul operands when the
  * graph fits one in-memory ModelProto; fewer when the weights go through an external-data file.
  */
 const FLOAT32_COPIES_AT_PEAK = { inMemoryModel: 4.5, externalData: 3.2 } as const;
 
+/**
+ * Copies of quantized weights' stored bytes at the peak of a first (uncached) start: a 0.65 GB
+ * Llama-3.2-1B-shaped Q4_0 file peaked at 2.66 GB and a 4.21 GB Llama-3.1-8B-shaped Q4_K file at
+ * 16.7 GB (bench/RESULTS.md, "Quantized weights"); a start from the session cache needs about half.
+ */
+const STORED_COPIES_AT_PEAK = 4;
+
 /** Bytes the engine holds for the weights of this file at its peak. */
 export function heldWeightBytes(header: Pick<GgufHeader, 'tensors'>): number {
-  const float32Bytes = 4 * ggufParameterCount(header);
-  return float32Bytes * (float32Bytes < PROTOBUF_LIMIT ? FLOAT32_COPIES_AT_PEAK.inMemoryModel : FLOAT32_COPIES_AT_PEAK.externalData);
+  let quantizedBytes = 0;
+  let floatValues = 0;
+  for (const t of header.tensors) {
+    if (CONFIG_TENSORS.has(t.name)) continue;
+    if (t.ne.length === 2 && NBITS_TYPES.has(t.type.name)) quantizedBytes += t.byteLength;
+    else floatValues += t.elementCount;
+  }
+  const float32Bytes = 4 * floatValues;
+  const floatCopies = float32Bytes < PROTOBUF_LIMIT ? FLOAT32_COPIES_AT_PEAK.inMemoryModel : FLOAT32_COPIES_AT_PEAK.externalData;
+  return quantizedBytes * STORED_COPIES_AT_PEAK + float32Bytes * floatCopies;
 }
 
 /** Float32 keys and values of every layer for `contextTokens` positions of `batch` rows. */
