@@ -10,14 +10,15 @@
  *
  * An entry is keyed by the model's fingerprint (each file's path, size and modification time:
  * the GGUF file, or the files of a Hugging Face folder), the graph's shape class (which logits,
- * KV cache, loss kind, quantized mode) and the runtime version (this package's version and
- * onnxruntime's), hashed into the folder name `sessions/<sha256>` under the cache folder; a
+ * KV cache, loss kind, quantized mode) and the runtime version (this package's version,
+ * onnxruntime's, and a digest of the running code, so a changed graph builder never loads a graph
+ * an older build wrote under the same version number), hashed into the folder name `sessions/<sha256>` under the cache folder; a
  * change to any of them is a different entry. Entries are written whole in a temporary folder
  * and renamed into place, so a reader never sees a partial one.
  */
 import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { version as packageVersion } from '../../../package.json';
 import { writeFolderAtomic } from '../fs/atomicWrite';
@@ -28,8 +29,16 @@ import type { LoadedModel } from '../model/description';
 import { storedBytes } from '../model/tensor';
 import { createOrtSession, type OrtSession, type OrtSessionExtra, type ProviderPreference } from './ortSession';
 
-/** This package's and onnxruntime's versions: a cached graph is valid for exactly these. */
-export const RUNTIME_VERSION = `tagllm ${packageVersion}; onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}`;
+/**
+ * This package's and onnxruntime's versions, and the digest of the file this code runs from
+ * (the bundle dist/cli.js or dist/runtimeServer.js holds the whole graph builder): a cached graph
+ * is valid for exactly these.
+ */
+export const RUNTIME_VERSION = `tagllm ${packageVersion} (${codeDigest()}); onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}`;
+
+function codeDigest(): string {
+  return createHash('sha256').update(readFileSync(__filename)).digest('hex').slice(0, 16);
+}
 
 /**
  * Graphs with fewer weight bytes compile in well under a second from memory; caching them
