@@ -3,7 +3,8 @@
 #
 #   bash bench/gpu.sh pack   # here: builds, and packs into the git-ignored .gpucarry/ (about 45 MB)
 #                            # Node, the built dist/, onnxruntime-node (linux-x64 only), RDKit,
-#                            # the Vulkan loader packages, the GPU tests as one bundle, stories260K
+#                            # the Vulkan loader packages, the GPU tests as one bundle, stories260K,
+#                            # Llama 3's tokenizer and the gguf wheel (the 1B GPU test writes its model)
 #   bash bench/gpu.sh run    # there, with .gpucarry carried along; results go to $OUT (or ./gpu-out)
 #
 # run: (1) `tagllm doctor --json --placements`; (2) the GPU tests (WebGPU against the CPU: logits,
@@ -28,7 +29,15 @@ pack() {
   tar -cf - dist | xz -T2 -3 >"$CARRY/dist.tar.xz"
   npx esbuild test/runtime/gpu-provider.test.ts --bundle --platform=node --target=node20 \
     --external:onnxruntime-node --external:@rdkit/rdkit --outfile="$CARRY/gpu-provider.test.js" --log-level=warning
-  cp "$TAGLLM_DATA_DIR/models/stories260K.gguf" "$CARRY/data/models/"
+  cp "$TAGLLM_DATA_DIR/models/stories260K.gguf" "$TAGLLM_DATA_DIR/models/stories260K-Q8_0.gguf" "$CARRY/data/models/"
+  mkdir -p "$CARRY/data/tokenizers/llama3-bpe" "$CARRY/wheels"
+  cp "$TAGLLM_DATA_DIR/tokenizers/llama3-bpe/tokenizer.json" "$CARRY/data/tokenizers/llama3-bpe/"
+  # The GPU machine's Python has numpy but not gguf, which scripts/write-random-gguf.py needs.
+  # The configured extra indexes serve as the index (as in scripts/setup-python.sh), so pip does not wait on an unreachable one.
+  local index=() urls
+  read -r -a urls <<<"$(pip config get global.extra-index-url 2>/dev/null || true)"
+  [ ${#urls[@]} -gt 0 ] && index=(--index-url "${urls[0]}") && for u in "${urls[@]:1}"; do index+=(--extra-index-url "$u"); done
+  .venv/bin/pip download --quiet --no-deps "${index[@]}" -d "$CARRY/wheels" "gguf==$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("gguf"))')"
   # The Vulkan loader for amd64, whatever this machine is (the device tool's recipe).
   local lists=/tmp/gpucarry-apt-lists
   mkdir -p "$lists/partial"
@@ -51,7 +60,9 @@ run() {
   ldconfig
   local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
-  export PATH="$work:$PATH" TAGLLM_DATA_DIR="$PWD/$CARRY/data" XDG_RUNTIME_DIR=/tmp TAGLLM_DEVICE=
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site "$CARRY"/wheels/*.whl
+  export PATH="$work:$PATH" TAGLLM_DATA_DIR="$PWD/$CARRY/data" XDG_RUNTIME_DIR=/tmp TAGLLM_DEVICE= \
+    PYTHONPATH=/tmp/site TAGLLM_PYTHON="$(command -v python3)" TAGLLM_CACHE_DIR=/tmp/tagllm-cache
   local stories="$TAGLLM_DATA_DIR/models/stories260K.gguf"
   {
     echo "date: $(date -u +%FT%TZ)"
@@ -61,7 +72,7 @@ run() {
   } >"$out/machine.txt" 2>&1
 
   timeout 120 node dist/cli.js doctor --json --placements --model "$stories" >"$out/doctor.json" 2>"$out/doctor.err"
-  timeout 180 node --test --test-reporter=spec "$CARRY/gpu-provider.test.js" >"$out/tests.log" 2>&1
+  timeout 420 node --test --test-reporter=spec "$CARRY/gpu-provider.test.js" >"$out/tests.log" 2>&1
   echo "gpu tests exit $?" >>"$out/tests.log"
 
   local gpus=(webgpu)

@@ -16,6 +16,11 @@ import { Graph } from '../../src/runtime/graph/graph';
 import { generateGreedy } from '../../src/runtime/generate';
 import type { LoadedModel } from '../../src/runtime/model/description';
 import type { LinearHead } from '../../src/runtime/tags/head';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pythonExecutable } from '../helpers/python';
 
 /** Why WebGPU cannot run here, or undefined when it can. */
 async function webgpuMissing(): Promise<string | undefined> {
@@ -81,18 +86,67 @@ test('greedy generation on WebGPU, with the cache kept in GPU buffers, gives the
 test('tag-training losses and gradients on WebGPU match the CPU', async (t) => {
   const reason = await missing;
   if (reason) return t.skip(`WebGPU unavailable: ${reason}`);
-  const model = await stories();
+  await checkTrainingSteps(await stories());
+});
+
+test('quantized weights (stories260K Q8_0, MatMulNBits and the DequantizeLinear backward) on WebGPU match the CPU', async (t) => {
+  const reason = await missing;
+  if (reason) return t.skip(`WebGPU unavailable: ${reason}`);
+  const model = await loadGgufModel(dataPath('models', 'stories260K-Q8_0.gguf'));
+  await checkLogits(model);
+  await checkTrainingSteps(model);
+});
+
+test('a quantized Llama-3.2-1B-shaped model (Q4_0) on a GPU: logits and tag gradients match the CPU', { timeout: 1_800_000 }, async (t) => {
+  const reason = await missing;
+  if (reason) return t.skip(`WebGPU unavailable: ${reason}`);
+  // On a software adapter a 1B model takes far too long; it runs where a GPU device is visible.
+  if (!gpuDeviceVisible()) return t.skip('no GPU device is visible (the WebGPU adapter here is a software one)');
+  const dir = mkdtempSync(join(tmpdir(), 'tagllm-gpu-1b-'));
+  try {
+    const file = join(dir, 'llama-3.2-1b-q4_0.gguf');
+    const tokenizer = dataPath('tokenizers', 'llama3-bpe', 'tokenizer.json');
+    const run = spawnSync(pythonExecutable(), [resolve(__dirname, '../../scripts/write-random-gguf.py'), '--shape', 'llama-3.2-1b', '--type', 'Q4_0', '--tokenizer', tokenizer, '--out', file], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const model = await loadGgufModel(file);
+    await checkLogits(model);
+    await checkTrainingSteps(model);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Last-position logits of the same prompt on both providers, quantized products exact on the CPU. */
+async function checkLogits(model: LoadedModel): Promise<void> {
+  const ids = PROMPT.map((id) => id % model.config.vocabSize);
+  const embeds = embedTokens(model, ids);
+  const mask = new BigInt64Array(ids.length).fill(1n);
+  const logits: Record<string, Float32Array> = {};
+  for (const provider of ['cpu', 'webgpu'] as const) {
+    const s = await DecoderSession.create(model, { logits: 'last', kvCache: false, provider, quantizedMatMul: 'exact' });
+    assert.equal(s.provider, provider);
+    logits[provider] = (await s.forward(embeds, [1, ids.length], mask)).logits!.data;
+    await s.release();
+  }
+  const error = relativeMaxError(logits.webgpu, logits.cpu);
+  console.log(`  ${model.source.path}: last logits relative max error ${error.toExponential(2)}`);
+  assert.ok(error < 1e-3, `${error}`);
+}
+
+/** A regression step and a next-token step on both providers: losses and gradients agree. */
+async function checkTrainingSteps(model: LoadedModel): Promise<void> {
   const h = model.config.hiddenSize;
   const p = 4;
-  const seq = PROMPT.length + p;
+  const prompt = PROMPT.map((id) => id % model.config.vocabSize);
+  const seq = prompt.length + p;
   const embeds = new Float32Array(seq * h);
-  embeds.set(embedTokens(model, PROMPT), 0);
-  for (let i = 0; i < p * h; i++) embeds[PROMPT.length * h + i] = Math.sin(i) * 0.05;
+  embeds.set(embedTokens(model, prompt), 0);
+  for (let i = 0; i < p * h; i++) embeds[prompt.length * h + i] = Math.sin(i) * 0.05;
   const batch: TrainBatch = { batchSize: 1, seqLength: seq, hiddenSize: h, inputsEmbeds: embeds, attentionMask: new BigInt64Array(seq).fill(1n) };
   const head: LinearHead = { outputs: 1, hiddenSize: h, weight: Float32Array.from({ length: h }, (_, i) => Math.cos(i) / h), bias: Float32Array.of(0.1) };
-  const readSpans = [{ start: PROMPT.length, length: p }];
+  const readSpans = [{ start: prompt.length, length: p }];
   const targets = new Int32Array(seq).fill(-1);
-  PROMPT.slice(1).forEach((id, i) => (targets[i] = id));
+  prompt.slice(1).forEach((id, i) => (targets[i] = id));
 
   const steps = async (provider: 'cpu' | 'webgpu') => {
     const session = await TrainSession.create(model, { provider });
@@ -116,4 +170,4 @@ test('tag-training losses and gradients on WebGPU match the CPU', async (t) => {
     console.log(`  ${name}: relative max error ${error.toExponential(2)}`);
     assert.ok(error < 1e-3, `${name}: ${error}`);
   }
-});
+}
