@@ -42,7 +42,7 @@ export function fitLogisticPath(X: DesignMatrix, y: ArrayLike<number>, rowWeight
   let totalWeight = 0;
   for (let i = 0; i < n; i++) totalWeight += rowWeights[i];
   // parameters: d weights, then the intercept
-  let theta = new Float64Array(d + 1);
+  let theta: Float64Array = new Float64Array(d + 1);
   return lambdas.map((lambda) => {
     const objective = (t: Float64Array, grad: Float64Array): number => {
       grad.fill(0);
