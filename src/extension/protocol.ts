@@ -31,9 +31,19 @@ export interface EntityCard {
 
 export interface TagPrediction {
   tag: string;
+  /** A probability for a classification tag. */
   value: number;
   unit?: string;
   bundle: string;
+  task?: 'regression' | 'classification';
+  /** The tag's evidence as one line ("RMSE 1.13 · fingerprints 1.43 · mean 2.10 (ESOL, n = 113)"); absent for bundles before format 3. */
+  evidence?: string;
+  /** 0–100 among approved drugs. */
+  percentile?: number;
+  /** Nearest training input's similarity. */
+  similarity?: number;
+  /** 'outside-domain', 'outside-training-range', 'outside-bounds'. */
+  flags?: string[];
 }
 
 export interface Predictions {

@@ -17,12 +17,14 @@ test('hover card: structure as a base64 data: URI, descriptors, predictions with
   assert.equal(src, svgDataUri(card.svg));
   assert.equal(Buffer.from(src.split(',')[1], 'base64').toString('utf8'), card.svg);
   assert.match(md, /MW \*\*180\.2\*\* g\/mol · QED \*\*0\.55\*\*/);
-  assert.match(md, /\| \\<QED\\> \| 0\.612 \| qed \|/);
-  assert.match(md, /\| \\<LogS\\> \| -2\.5 log mol\/L \| esol \|/);
+  // a format-2 bundle's prediction: no percentile, no domain, no evidence line
+  assert.match(md, /\| \\<QED\\> \| 0\.612 \| – \| – \| qed \|/);
+  assert.match(md, /\| \\<LogS\\> \| -2\.5 log mol\/L \| – \| – \| esol \|/);
+  assert.doesNotMatch(md, /RMSE|ROC-AUC/);
   assert.match(md, /model stories260K\.gguf · device cuda/);
   assert.match(md, /\[Open in panel\]\(command:tagllm\.openPanel\?x\) · \[Wrap in domain tag\]\(command:tagllm\.wrapInDomainTag\?y\)/);
-  // Predictions come before the picture: a short hover still shows them.
-  assert.ok(md.indexOf('<QED>') < md.indexOf('<img'));
+  // The exact descriptors, then the predictions, then the picture: a short hover still shows both.
+  assert.ok(md.indexOf('MW **') < md.indexOf('\\<QED\\>') && md.indexOf('\\<QED\\>') < md.indexOf('<img'));
 });
 
 test('hover card: pending and failed predictions say so, and a protein shows its composition', () => {
@@ -41,4 +43,18 @@ test('formatNumber keeps 3 decimals, 1 above 100, and exponents for the very lar
   assert.equal(formatNumber(2e-5), '2.000e-5');
   assert.equal(formatNumber(123456), '1.235e+5');
   assert.equal(formatNumber(Number.NaN), 'NaN');
+});
+
+test('hover card: each value with its percentile among approved drugs, its domain flag and its evidence', () => {
+  const predictions = [
+    { tag: '<ESOL>', value: -3.214, unit: 'log mol/L', bundle: 'default', task: 'regression' as const, evidence: 'RMSE 1.13 · fingerprints 1.43 · mean 2.10 (ESOL, n = 113)', percentile: 70.6, similarity: 0.62, flags: [] },
+    { tag: '<BBBP>', value: 0.912, unit: 'probability', bundle: 'default', task: 'classification' as const, evidence: 'ROC-AUC 0.812 · fingerprints 0.880 · majority class 0.500 (BBBP, n = 205)', percentile: 2.2, similarity: 0.18, flags: ['outside-domain'] },
+    { tag: '<QED>', value: -0.4, bundle: 'default', flags: ['outside-training-range', 'outside-bounds'] },
+  ];
+  const md = hoverMarkdown({ kind: 'smiles', text: 'CCCCCCCCCCCCCCCC' }, card, { predictions, model: 'stories260K.gguf', device: 'cpu' }, links);
+  assert.match(md, /\| \\<ESOL\\> \| -3\.214 log mol\/L \| 71st percentile \| in domain \\\(nearest training similarity 0\.62\\\) \| default \|/);
+  assert.match(md, /\| \\<BBBP\\> \| 0\.912 probability \| 2nd percentile \| ⚠ outside the training domain \\\(nearest training similarity 0\.18\\\) \|/);
+  assert.match(md, /\| \\<QED\\> \| -0\.4 \| – \| ⚠ outside the training labels’ range; outside the possible range \|/);
+  assert.match(md, /\\<ESOL\\> RMSE 1\.13 · fingerprints 1\.43 · mean 2\.10 \\\(ESOL, n = 113\\\)/);
+  assert.match(md, /\\<BBBP\\> ROC-AUC 0\.812 · fingerprints 0\.880 · majority class 0\.500 \\\(BBBP, n = 205\\\)/);
 });
