@@ -70,9 +70,9 @@ const RUNS = {
     '--inputs', 'smiles1,smiles2', '--label', 'loewe', '--sample', '2000', '--epochs', '2'],
   // classification tags (probabilities; ROC-AUC, PR-AUC beside majority class, logistic probes, fingerprint logistic regression)
   bbbp: () => ['--stage', 'function', '--tag', '<BBBP>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'bbbp.csv'), '--input-column', 'smiles',
-    '--label', 'p_np', '--epochs', '3'],
+    '--label', 'p_np', '--epochs', '2'],
   clintox: () => ['--stage', 'function', '--tag', '<CTTox>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'clintox.csv'), '--input-column', 'smiles',
-    '--label', 'CT_TOX', '--epochs', '3'],
+    '--label', 'CT_TOX', '--epochs', '2'],
   'protein-domain': () => ['--stage', 'domain', '--tag', '<Protein>', '--data', join(data, 'proteins', 'bacterial_proteome.faa'), '--input-column', 'sequence',
     '--max-length', '128', '--sample', '2000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
   // all 30,056 pairs: folds train0-3 train, train4 validates, test tests (about 45 minutes on 2 cores)
