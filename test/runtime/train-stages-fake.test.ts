@@ -51,6 +51,12 @@ test('stage function on a tiny regression: the tagged model beats the mean basel
   const meta = loaded.bundle.meta.tags['<Carbons>'];
   assert.equal(meta.template, 'Input: The SMILES of the molecule is <SMILES> {smiles}. Output: the carbons is <Carbons>');
   assert.equal(meta.outputs![0].name, 'carbons');
+  // format 3: the evidence beside the baselines, the training labels' range, the domain
+  assert.equal(meta.task, 'regression');
+  assert.equal(report.task_type, 'regression');
+  assert.deepEqual([meta.evidence!.metric, meta.evidence!.value, meta.evidence!.baselines.mean, meta.evidence!.nTest], ['rmse', report.test.rmse, report.baselines.mean.rmse, report.n_test]);
+  assert.deepEqual(meta.outputs![0].range, [1, 12]);
+  assert.equal(meta.domain!.count, report.n_train);
   // the team's predictor reads the bundle (its own decoder, so values differ from the fake's; it must run)
   const predictor = await createPredictor({ model, bundles: [out] });
   const [[prediction]] = await predictor.predict([{ smiles: 'CCCCO' }]);
