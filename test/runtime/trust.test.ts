@@ -34,13 +34,12 @@ test('the domain flag is set for a molecule far from the training set and not fo
   const valid = rows.slice(200);
   const training = train.map((s) => sketchOf('morgan', s, rdkit)!);
   const similarity = valid.map((s) => nearestSimilarity(sketchOf('morgan', s, rdkit)!, training));
-  const errors = similarity.map((s) => (s < 0.3 ? 2 : 0.5));
+  // the least similar 15% of validation rows have 4× the error of the others
+  const q15 = [...similarity].sort((a, b) => a - b)[Math.floor(0.15 * similarity.length)];
+  const errors = similarity.map((s) => (s < q15 ? 2 : 0.5));
   const domain = await applicabilityDomain('morgan', train, valid, errors);
   assert.equal(domain.count, 200);
-  // the threshold (a quantile of the validation similarities) keeps every high-error row (similarity < 0.3) below it
-  const low = similarity.filter((s) => s < 0.3);
-  assert.ok(low.length > 0 && low.length < 20, `${low.length} rows below 0.3`);
-  assert.ok(domain.threshold > Math.max(...low) && domain.threshold < 0.5, `threshold ${domain.threshold}`);
+  assert.equal(domain.threshold, q15);
   const stored = unpackSketches(domain);
   const check = (smiles: string) => {
     const s = nearestSimilarity(sketchOf('morgan', smiles, rdkit)!, stored);
