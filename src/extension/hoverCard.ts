@@ -54,7 +54,7 @@ function predictionLines(predictions: Predictions | 'pending' | Error): string[]
   if (predictions instanceof Error) return [`*Tag-LLM predictions unavailable: ${escapeMarkdown(predictions.message)}*`];
   const footer = `model ${escapeMarkdown(predictions.model)} · device ${escapeMarkdown(predictions.device)}`;
   if (predictions.predictions.length === 0) return [`*No function tags loaded for this kind of entity* (${footer})`];
-  const lines = ['| Tag-LLM prediction | value | among approved drugs | domain | bundle |', '| --- | ---: | --- | --- | --- |'];
+  const lines = ['| Tag-LLM prediction | value | among approved drugs | nearest training input | bundle |', '| --- | ---: | --- | --- | --- |'];
   for (const p of predictions.predictions) {
     const value = `${formatNumber(p.value)}${p.unit ? ` ${escapeMarkdown(p.unit)}` : ''}`;
     lines.push(`| ${escapeMarkdown(p.tag)} | ${value} | ${percentileText(p) ?? '–'} | ${escapeMarkdown(domainText(p) ?? '–')} | ${escapeMarkdown(p.bundle)} |`);

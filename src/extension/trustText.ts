@@ -3,9 +3,9 @@
 import type { TagPrediction } from './protocol';
 
 const FLAG_TEXT: Readonly<Record<string, string>> = {
-  'outside-domain': 'outside the training domain',
-  'outside-training-range': 'outside the training labels’ range',
-  'outside-bounds': 'outside the possible range',
+  'outside-domain': 'outside training domain',
+  'outside-training-range': 'outside training labels’ range',
+  'outside-bounds': 'impossible value',
 };
 
 export function flagText(flag: string): string {
@@ -24,10 +24,10 @@ export function percentileText(p: TagPrediction): string | undefined {
   return p.percentile === undefined ? undefined : `${ordinal(Math.round(p.percentile))} percentile`;
 }
 
-/** "⚠ outside the training domain (nearest 0.18)", "in domain (nearest 0.62)", or undefined when the bundle keeps no domain and nothing is flagged. */
+/** "✓ similarity 0.62", "⚠ outside training domain (similarity 0.18)", or undefined when the bundle keeps no domain and nothing is flagged. */
 export function domainText(p: TagPrediction): string | undefined {
   const flags = p.flags ?? [];
-  const nearest = p.similarity === undefined ? '' : ` (nearest training similarity ${p.similarity.toFixed(2)})`;
-  if (flags.length > 0) return `⚠ ${flags.map(flagText).join('; ')}${nearest}`;
-  return p.similarity === undefined ? undefined : `in domain${nearest}`;
+  const similarity = p.similarity === undefined ? undefined : `similarity ${p.similarity.toFixed(2)}`;
+  if (flags.length > 0) return `⚠ ${flags.map(flagText).join(', ')}${similarity ? ` (${similarity})` : ''}`;
+  return similarity && `✓ ${similarity}`;
 }

@@ -52,9 +52,9 @@ test('hover card: each value with its percentile among approved drugs, its domai
     { tag: '<QED>', value: -0.4, bundle: 'default', flags: ['outside-training-range', 'outside-bounds'] },
   ];
   const md = hoverMarkdown({ kind: 'smiles', text: 'CCCCCCCCCCCCCCCC' }, card, { predictions, model: 'stories260K.gguf', device: 'cpu' }, links);
-  assert.match(md, /\| \\<ESOL\\> \| -3\.214 log mol\/L \| 71st percentile \| in domain \\\(nearest training similarity 0\.62\\\) \| default \|/);
-  assert.match(md, /\| \\<BBBP\\> \| 0\.912 probability \| 2nd percentile \| ⚠ outside the training domain \\\(nearest training similarity 0\.18\\\) \|/);
-  assert.match(md, /\| \\<QED\\> \| -0\.4 \| – \| ⚠ outside the training labels’ range; outside the possible range \|/);
+  assert.match(md, /\| \\<ESOL\\> \| -3\.214 log mol\/L \| 71st percentile \| ✓ similarity 0\.62 \| default \|/);
+  assert.match(md, /\| \\<BBBP\\> \| 0\.912 probability \| 2nd percentile \| ⚠ outside training domain \\\(similarity 0\.18\\\) \|/);
+  assert.match(md, /\| \\<QED\\> \| -0\.4 \| – \| ⚠ outside training labels’ range, impossible value \|/);
   assert.match(md, /\\<ESOL\\> RMSE 1\.13 · fingerprints 1\.43 · mean 2\.10 \\\(ESOL, n = 113\\\)/);
   assert.match(md, /\\<BBBP\\> ROC-AUC 0\.812 · fingerprints 0\.880 · majority class 0\.500 \\\(BBBP, n = 205\\\)/);
 });
