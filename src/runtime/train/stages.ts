@@ -3,15 +3,17 @@
 // from bundles) and the head, train with the shared loop, evaluate on the test split next
 // to the baselines, and save the bundle. Stage 1 (domain) learns a domain tag by next-token
 // likelihood; stage 2 (function) and 3 (cross) learn a function tag and its linear head on
-// standardized targets, with metrics reported in the target's units.
+// standardized targets, with metrics reported in the target's units, or, for 0/1 labels
+// (src/runtime/train/classification.ts), a logistic head scored on its probabilities. A saved
+// function tag keeps its evidence, applicability domain and approved-drug percentiles
+// (src/runtime/train/trust.ts).
 import { basename } from 'node:path';
 import { UsageError } from '../errors';
 import { inputKindOfDomain, loadExamples, type ExampleSet } from '../data/examples';
 import { labelledSplit, randomSplit, type SplitIndices } from '../data/split';
 import type { LoadedModel } from '../model/description';
 import { makeTagBundle, type HeadOutputMeta, type TagBundle, type TagEntry, type TagEvidence, type TagTask } from '../tags/bundle';
-import type { ApplicabilityDomain } from '../tags/domain';
-import { sketchKindOf } from '../tags/domain';
+import { sketchKindOf, type ApplicabilityDomain } from '../tags/domain';
 import type { ApprovedDistribution } from '../tags/percentile';
 import { loadTagBundle, saveTagBundle } from '../tags/bundleFiles';
 import { modelExpansionContext, type ExpansionContext } from '../tags/expand';
