@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatNumber, hoverMarkdown, svgDataUri } from '../../src/extension/hoverCard';
+import { domainText, ordinal, percentileText } from '../../src/extension/trustText';
 
 const links = { openInPanel: 'command:tagllm.openPanel?x', wrapInDomainTag: 'command:tagllm.wrapInDomainTag?y' };
 const card = {
@@ -57,4 +58,12 @@ test('hover card: each value with its percentile among approved drugs, its domai
   assert.match(md, /\| \\<QED\\> \| -0\.4 \| – \| ⚠ outside training labels’ range, impossible value \|/);
   assert.match(md, /\\<ESOL\\> RMSE 1\.13 · fingerprints 1\.43 · mean 2\.10 \\\(ESOL, n = 113\\\)/);
   assert.match(md, /\\<BBBP\\> ROC-AUC 0\.812 · fingerprints 0\.880 · majority class 0\.500 \\\(BBBP, n = 205\\\)/);
+});
+
+test('percentile ordinals and the domain column read as English', () => {
+  assert.deepEqual([1, 2, 3, 4, 11, 12, 13, 21, 22, 100, 111].map(ordinal), ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '100th', '111th']);
+  assert.equal(percentileText({ tag: '<X>', value: 1, bundle: 'b', percentile: 99.6 }), '100th percentile');
+  assert.equal(percentileText({ tag: '<X>', value: 1, bundle: 'b' }), undefined);
+  assert.equal(domainText({ tag: '<X>', value: 1, bundle: 'b', flags: [] }), undefined);
+  assert.equal(domainText({ tag: '<X>', value: 1, bundle: 'b', flags: ['outside-bounds'] }), '⚠ impossible value');
 });
