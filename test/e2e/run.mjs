@@ -228,4 +228,21 @@ describe('Tag-LLM with the default bundle: evidence, percentiles and the applica
     assert.match(text, /<ESOL> RMSE \d\.\d\d · [a-z -]+ \d\.\d\d(\d)? · mean \d\.\d\d \(ESOL, n = 113\)/);
     assert.match(text, /<BBBP> ROC-AUC 0\.\d{3} · .* \(BBBP, n = \d+\)/);
   });
+
+  test('the panel shows each tag\'s value with a percentile bar and its flag, the evidence as the column tooltip', async () => {
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    await runCommand(vs.page, 'Tag-LLM: Open Predictions');
+    const frame = await webviewFrame(vs.page, '.entity-row');
+    await frame.waitForFunction(() => document.querySelectorAll('.entity-row .pct-bar').length >= 4, null, { timeout: 60_000 });
+    await screenshot(vs.page, '13-panel-evidence');
+    const tooltip = await frame.locator('th[data-key="p:<ESOL>"]').getAttribute('title');
+    assert.match(tooltip, /<ESOL>: RMSE \d\.\d\d · .* \(ESOL, n = 113\)/);
+    const fills = await frame.locator('.entity-row .pct-fill').evaluateAll((spans) => spans.map((s) => s.style.width));
+    assert.ok(fills.every((w) => /^\d+%$/.test(w)), `percentile bars: ${fills}`);
+    // aspirin is less similar to ESOL's training molecules than the tag's threshold
+    const aspirin = frame.locator('.entity-row', { hasText: 'CC(=O)Oc1ccccc1C(=O)O' });
+    assert.ok((await aspirin.locator('.flag').count()) >= 1, 'aspirin carries a flag');
+    const blocked = vs.consoleLines.filter((l) => /Content Security Policy/i.test(l));
+    assert.deepEqual(blocked, [], 'the webview loads nothing its CSP forbids');
+  });
 });
