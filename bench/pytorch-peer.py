@@ -1,11 +1,10 @@
 """PyTorch eager peer for `tagllm bench`: the same decoder shapes, run by Hugging Face
 transformers' LlamaForCausalLM on the CPU with random weights (speed does not depend on the
-values), timed the way src/cli/commands/bench.ts times ours.
-
-No PyTorch can be installed on the development machine (no PyPI); this ran on a machine that
-has it, beside `tagllm bench` on the same cores (see bench/RESULTS.md).
+values), timed the way src/cli/commands/bench.ts times ours. `--device cuda` runs it on an NVIDIA
+GPU (float32, as ours), the peer of `tagllm bench --device webgpu|cuda` in bench/gpu.sh.
 
     python3 bench/pytorch-peer.py --threads 2   # prints one JSON object per configuration
+    python3 bench/pytorch-peer.py --threads 16 --device cuda --shapes smollm2-135m,llama3.2-1b
 """
 import argparse
 import json
@@ -20,11 +19,21 @@ SHAPES = {
                         num_key_value_heads=4, vocab_size=512, rope_theta=10000.0, tie_word_embeddings=True),
     "smollm2-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
                          num_key_value_heads=3, vocab_size=49152, rope_theta=100000.0, tie_word_embeddings=True),
+    "llama3.2-1b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
+                        num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=True),
 }
+
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Kernels on a GPU run asynchronously: wait for them before reading the clock."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def tokens(vocab, n):
-    return torch.tensor([(i * 7919 + 13) % vocab for i in range(n)], dtype=torch.long)
+    return torch.tensor([(i * 7919 + 13) % vocab for i in range(n)], dtype=torch.long, device=DEVICE)
 
 
 @torch.inference_mode()
@@ -32,10 +41,12 @@ def bench_forward(model, vocab, batch, seq, seconds=3.0):
     ids = tokens(vocab, batch * seq).view(batch, seq)
     mask = torch.ones_like(ids)
     model(input_ids=ids, attention_mask=mask)
+    sync()
     times, start = [], time.perf_counter()
     while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 100):
         t = time.perf_counter()
         model(input_ids=ids, attention_mask=mask)  # logits for every position, like --logits all
+        sync()
         times.append((time.perf_counter() - t) * 1000)
     ms = statistics.median(times)
     return dict(mode="forward", batch=batch, seq=seq, tokens_per_s=round(batch * seq * 1000 / ms, 2), ms_per_step=round(ms, 2))
@@ -49,14 +60,17 @@ def bench_generate(model, vocab, batch, seq, new_tokens):
         mask = torch.ones_like(prompt)
         t0 = time.perf_counter()
         out = model(input_ids=prompt, attention_mask=mask, use_cache=True, logits_to_keep=1)
+        sync()
         prompt_ms = (time.perf_counter() - t0) * 1000
         past = out.past_key_values
         t1 = time.perf_counter()
         for i in range(new_tokens):
-            nxt = torch.tensor([[(r + i * 31) % vocab] for r in range(batch)], dtype=torch.long)
-            mask = torch.ones(batch, seq + i + 1, dtype=torch.long)
+            nxt = torch.tensor([[(r + i * 31) % vocab] for r in range(batch)], dtype=torch.long, device=DEVICE)
+            mask = torch.ones(batch, seq + i + 1, dtype=torch.long, device=DEVICE)
             out = model(input_ids=nxt, attention_mask=mask, past_key_values=past, use_cache=True)
             past = out.past_key_values
+            out.logits.argmax(-1).tolist()  # the next id is read on the host, as generation does
+        sync()
         return prompt_ms, (time.perf_counter() - t1) * 1000
 
     run()
@@ -78,9 +92,9 @@ def bench_train(model, vocab, batch, seq, p=10, seconds=3.0, cut=False):
     hidden = model.config.hidden_size
     base = emb(tokens(vocab, batch * (seq - p)).view(batch, seq - p)).detach()
     tag = torch.nn.Parameter(emb.weight.mean(0, keepdim=True).repeat(p, 1).clone())
-    head = torch.nn.Linear(hidden, 1)
+    head = torch.nn.Linear(hidden, 1).to(DEVICE)
     opt = torch.optim.AdamW([tag, *head.parameters()], lr=1e-3)
-    target = torch.zeros(batch, 1)
+    target = torch.zeros(batch, 1, device=DEVICE)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -95,10 +109,12 @@ def bench_train(model, vocab, batch, seq, p=10, seconds=3.0, cut=False):
         opt.step()
 
     step()
+    sync()
     times, start = [], time.perf_counter()
     while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 100):
         t = time.perf_counter()
         step()
+        sync()
         times.append((time.perf_counter() - t) * 1000)
     ms = statistics.median(times)
     return dict(mode="train-cut" if cut else "train", batch=batch, seq=seq, p=p, tokens_per_s=round(batch * seq * 1000 / ms, 2),
@@ -110,14 +126,17 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--shapes", default="stories260K,smollm2-135m")
     p.add_argument("--modes", default="forward,generate,train,train-cut")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = p.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     for name in args.shapes.split(","):
         config = LlamaConfig(**SHAPES[name], max_position_embeddings=2048, rms_norm_eps=1e-5)
-        model = LlamaForCausalLM(config).eval()
+        model = LlamaForCausalLM(config).eval().to(DEVICE)
         for batch in (1, 8):
-            common = dict(model=name, torch=torch.__version__, threads=args.threads, attention=model.config._attn_implementation)
+            common = dict(model=name, torch=torch.__version__, threads=args.threads, device=args.device, attention=model.config._attn_implementation)
             modes = args.modes.split(",")
             if "forward" in modes:
                 print(json.dumps({**common, **bench_forward(model, config.vocab_size, batch, 64)}), flush=True)

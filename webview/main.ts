@@ -67,13 +67,16 @@ function columns(rows: readonly EntityRow[]): string[] {
 
 function cellValue(row: EntityRow, key: string): string | number | undefined {
   if (key.startsWith('d:')) return row.descriptors.find((d) => d.name === key.slice(2))?.value;
-  if (key.startsWith('p:')) return row.predictions.find((p) => p.tag === key.slice(2))?.value;
+  if (key.startsWith('p:')) {
+    const p = row.predictions.find((q) => q.tag === key.slice(2));
+    return p?.value ?? p?.text;
+  }
   return row[key as 'kind' | 'text' | 'where'];
 }
 
-/** A tag's cell: the value, a bar of its percentile among approved drugs, and a ⚠ when a flag is set. */
+/** A tag's cell: the value (or a text-output tag's words), a bar of its percentile among approved drugs, and a ⚠ when a flag is set. */
 function predictionCell(p: EntityRow['predictions'][number], text: string): HTMLElement {
-  const td = h('td', { class: 'num prediction-cell' }, text);
+  const td = h('td', { class: p.value === undefined ? 'prediction-cell' : 'num prediction-cell' }, text);
   const percentile = percentileText(p);
   if (percentile) {
     const fill = h('span', { class: 'pct-fill' });

@@ -20,13 +20,14 @@ const EXTRAS: readonly Extra[] = [
 export function rowsToCsv(rows: readonly EntityRow[]): string {
   const descriptorNames = [...new Set(rows.flatMap((r) => r.descriptors.map((d) => d.name)))];
   const tagNames = [...new Set(rows.flatMap((r) => r.predictions.map((p) => p.tag)))];
+  const predictionOf = (row: EntityRow, tag: string) => row.predictions.find((p) => p.tag === tag);
   const extraOf = (row: EntityRow, tag: string, x: Extra) => {
-    const p = row.predictions.find((q) => q.tag === tag);
+    const p = predictionOf(row, tag);
     return p === undefined ? undefined : x.cell(p);
   };
   // a tag's extra columns only where some row has a value for them
   const tagColumns = tagNames.flatMap((tag) => [
-    { header: tag, cell: (row: EntityRow) => row.predictions.find((p) => p.tag === tag)?.value },
+    { header: tag, cell: (row: EntityRow) => predictionOf(row, tag)?.value ?? predictionOf(row, tag)?.text },
     ...EXTRAS.filter((x) => rows.some((r) => extraOf(r, tag, x) !== undefined)).map((x) => ({ header: `${tag} ${x.suffix}`, cell: (row: EntityRow) => extraOf(row, tag, x) })),
   ]);
   const header = ['kind', 'text', 'where', ...descriptorNames, ...tagColumns.map((c) => c.header)];

@@ -4,14 +4,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EntityService } from './entityService';
 import { commandIds, EntityHoverProvider, type EntityLocation } from './hoverProvider';
+import { checkGpuCommand } from './checkGpu';
 import { selectDeviceCommand, selectModelCommand } from './modelCommands';
 import { NotebookAnnotations } from './notebookAnnotations';
 import { PredictionsPanel } from './predictionsPanel';
 import { RuntimeClient } from './runtimeClient';
 import { runtimeConfig, section } from './settings';
 import { RuntimeStatusBar, showLogCommand } from './statusBar';
-import { evaluateTagCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
+import { evaluateTagCommand, exportTrainingJobCommand, trainDomainTagCommand, trainFunctionTagCommand, type TrainingContext } from './trainingCommands';
 import { WrapCodeActionProvider, wrapInDomainTagCommand } from './wrapInDomainTag';
+import { safeLine } from '../runtime/safeText';
 
 // Every document that has text: files, untitled buffers and notebook cells.
 const selector: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
@@ -23,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const client = new RuntimeClient({
     serverPath: path.join(context.extensionPath, 'dist', 'runtimeServer.js'),
     config: runtimeConfig,
-    log: (line) => log.info(line),
+    log: (line) => log.info(safeLine(line)),
     onState: (state) => statusBar.update(state, runtimeConfig().modelPath),
   });
   const entities = new EntityService(client, runtimeConfig().cacheSize);
@@ -50,9 +52,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(commandIds.wrapInDomainTag, (at?: EntityLocation) => wrapInDomainTagCommand(entities, at)),
     vscode.commands.registerCommand('tagllm.trainFunctionTag', () => trainFunctionTagCommand(training)),
     vscode.commands.registerCommand('tagllm.trainDomainTag', () => trainDomainTagCommand(training)),
+    vscode.commands.registerCommand('tagllm.exportTrainingJob', () => exportTrainingJobCommand(training)),
     vscode.commands.registerCommand('tagllm.evaluateTag', () => evaluateTagCommand(training, runtimeConfig().bundlePaths)),
     vscode.commands.registerCommand('tagllm.selectModel', selectModelCommand),
     vscode.commands.registerCommand('tagllm.selectDevice', selectDeviceCommand),
+    vscode.commands.registerCommand('tagllm.checkGpu', () => checkGpuCommand(client)),
     vscode.commands.registerCommand(showLogCommand, () => log.show(true)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(section)) void onBundlesChanged();

@@ -1,6 +1,6 @@
 // Markdown for a hover card. Pure: takes what the runtime said and returns text, so tests read it directly.
 // VS Code renders neither inline <svg> nor file: images in hovers, so the structure travels as a base64 data: URI.
-import type { EntityCard, EntityRef, Predictions } from './protocol';
+import type { EntityCard, EntityRef, Predictions, TagPrediction } from './protocol';
 import { domainText, percentileText } from './trustText';
 
 export interface CardLinks {
@@ -20,6 +20,12 @@ export function formatNumber(value: number): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return value.toExponential(3);
   return Number(value.toFixed(abs >= 100 ? 1 : 3)).toString();
+}
+
+/** A prediction's result as shown: the number with its unit, or the text a text-output tag wrote (quoted). */
+export function predictionResult(p: TagPrediction): string {
+  if (p.text !== undefined) return `“${shorten(p.text)}”`;
+  return `${formatNumber(p.value ?? NaN)}${p.unit ? ` ${p.unit}` : ''}`;
 }
 
 function escapeMarkdown(text: string): string {
@@ -56,8 +62,7 @@ function predictionLines(predictions: Predictions | 'pending' | Error): string[]
   if (predictions.predictions.length === 0) return [`*No function tags loaded for this kind of entity* (${footer})`];
   const lines = ['| Tag-LLM prediction | value | among approved drugs | nearest training input | bundle |', '| --- | ---: | --- | --- | --- |'];
   for (const p of predictions.predictions) {
-    const value = `${formatNumber(p.value)}${p.unit ? ` ${escapeMarkdown(p.unit)}` : ''}`;
-    lines.push(`| ${escapeMarkdown(p.tag)} | ${value} | ${percentileText(p) ?? '–'} | ${escapeMarkdown(domainText(p) ?? '–')} | ${escapeMarkdown(p.bundle)} |`);
+    lines.push(`| ${escapeMarkdown(p.tag)} | ${escapeMarkdown(predictionResult(p))} | ${percentileText(p) ?? '–'} | ${escapeMarkdown(domainText(p) ?? '–')} | ${escapeMarkdown(p.bundle)} |`);
   }
   const evidence = predictions.predictions.filter((p) => p.evidence);
   if (evidence.length > 0) lines.push('', evidence.map((p) => `${escapeMarkdown(p.tag)} ${escapeMarkdown(p.evidence!)}`).join('  \n'));

@@ -1,7 +1,10 @@
-// Finds language models already on disk: Ollama's manifest/blob store and LM Studio's model folders.
+// Finds language models already on disk: Ollama's manifest/blob store and LM Studio's model folders,
+// and what the picker says about each (family, size, quantization, whether memory holds it).
 // Pure file reading, no vscode, so tests build fake stores in a temp folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeVerdict, formatGigabytes } from '../runtime/model/memoryEstimate';
+import { formatParameters, listGguf, type GgufListing, type MachineMemory } from '../runtime/model/ggufListing';
 
 export interface FoundModel {
   /** What the user sees: "ollama: library/llama3:8b", "LM Studio: publisher/repo/file.gguf". */
@@ -66,4 +69,35 @@ export function findModelsOnDisk(home: string, env: NodeJS.ProcessEnv = process.
   const ollamaDir = env.OLLAMA_MODELS || path.join(home, '.ollama', 'models');
   const lmStudioDirs = [path.join(home, '.lmstudio', 'models'), path.join(home, '.cache', 'lm-studio', 'models')];
   return [...findOllamaModels(ollamaDir), ...lmStudioDirs.flatMap(findLmStudioModels)];
+}
+
+export interface ModelPickText {
+  /** family · parameters · quantization · file size */
+  readonly description: string;
+  /** Whether this machine's memory holds it, or why it cannot run. */
+  readonly detail: string;
+  /** Set when picking it must be refused: the message to show. */
+  readonly refusal?: string;
+}
+
+/** The picker's lines for one GGUF file; an unreadable file says so rather than hiding. */
+export function modelPickText(file: string, machine: MachineMemory): ModelPickText {
+  let listing: GgufListing;
+  try {
+    listing = listGguf(file, machine);
+  } catch (err) {
+    const reason = (err as Error).message.replace(`${file}: `, '');
+    return { description: 'unreadable', detail: `$(error) ${reason}`, refusal: `${file} cannot be read: ${reason}` };
+  }
+  const description = [listing.family, `${formatParameters(listing.parameters)} parameters`, listing.quantization, formatGigabytes(listing.fileBytes)].join(' · ');
+  if (listing.unsupported !== undefined) {
+    return { description, detail: `$(warning) not supported: ${listing.unsupported}`, refusal: `${file} cannot run here: ${listing.unsupported}` };
+  }
+  const verdict = describeVerdict(listing.memory!);
+  if (listing.memory!.fits) return { description, detail: `$(check) fits in memory: ${verdict}` };
+  return {
+    description,
+    detail: `$(error) too large for this machine's memory: ${verdict}`,
+    refusal: `This model ${verdict}. Loading it would swap or be stopped by the system, so Tag-LLM does not select it; free memory or pick a smaller or more quantized model.`,
+  };
 }

@@ -3,7 +3,7 @@
 // when the setting is switched.
 import * as vscode from 'vscode';
 import type { EntityService } from './entityService';
-import { formatNumber } from './hoverCard';
+import { predictionResult } from './hoverCard';
 import type { Predictions, ScannedEntity } from './protocol';
 import { isEnabledFor, notebookAnnotationsEnabled, section } from './settings';
 
@@ -16,7 +16,7 @@ export function cellSummary(entities: readonly ScannedEntity[], predictions: rea
   const counts = [molecules && `${molecules} molecule${molecules > 1 ? 's' : ''}`, proteins && `${proteins} protein${proteins > 1 ? 's' : ''}`].filter(Boolean);
   // The first entity's predictions stand for the cell; the tooltip lists them all.
   const first = predictions[0]?.predictions.slice(0, maxPredictionsShown) ?? [];
-  const shown = first.map((p) => `${p.tag} ${formatNumber(p.value)}${p.unit ? ` ${p.unit}` : ''}`);
+  const shown = first.map((p) => `${p.tag} ${predictionResult(p)}`);
   return `$(beaker) Tag-LLM: ${counts.join(', ')}${shown.length ? ` · ${shown.join(' · ')}` : ''}`;
 }
 
@@ -66,7 +66,7 @@ function tooltip(entities: readonly ScannedEntity[], predictions: ReadonlyArray<
   return entities
     .map((e, i) => {
       const p = predictions[i];
-      const values = p ? p.predictions.map((x) => `${x.tag} ${formatNumber(x.value)}${x.unit ? ` ${x.unit}` : ''}`).join(', ') : 'no predictions';
+      const values = p ? p.predictions.map((x) => `${x.tag} ${predictionResult(x)}`).join(', ') : 'no predictions';
       return `${e.kind === 'smiles' ? 'Molecule' : 'Protein'} ${e.text.length > 40 ? `${e.text.slice(0, 39)}…` : e.text}: ${values || 'no function tags loaded'}`;
     })
     .join('\n');

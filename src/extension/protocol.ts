@@ -2,6 +2,8 @@
 // Both sides import these types; nothing here may import `vscode` or load the runtime.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { Entity, EntityKind } from '../recognize/types';
+import type { ProviderPreference } from '../runtime/session/ortSession';
+import type { GpuReport } from '../runtime/session/gpuReport';
 
 export type { EntityKind };
 
@@ -31,9 +33,11 @@ export interface EntityCard {
 
 export interface TagPrediction {
   tag: string;
-  /** A probability for a classification tag. */
-  value: number;
+  /** A head's value (a probability for a classification tag); absent for a text-output function tag, which writes `text` instead. */
+  value?: number;
   unit?: string;
+  /** What a text-output function tag wrote for the entity. */
+  text?: string;
   bundle: string;
   task?: 'regression' | 'classification';
   /** The tag's evidence as one line ("RMSE 1.13 · fingerprints 1.43 · mean 2.10 (ESOL, n = 113)"); absent for bundles before format 3. */
@@ -56,7 +60,7 @@ export interface Predictions {
 export interface RuntimeConfig {
   modelPath: string | null;
   bundlePaths: string[];
-  device: 'auto' | 'cpu' | 'cuda';
+  device: ProviderPreference;
   cacheSize: number;
 }
 
@@ -80,6 +84,10 @@ export interface TrainFunctionParams {
   tagName: string;
   steps: number;
   outDir: string;
+  /** 'text': the label column is text the tag learns to write (next-token loss), not a number. */
+  output?: 'text';
+  /** Continue from the checkpoint beside outDir (a run that was cancelled or whose process died). */
+  resume?: boolean;
 }
 
 export interface TrainDomainParams {
@@ -88,6 +96,16 @@ export interface TrainDomainParams {
   tagName: string;
   steps: number;
   outDir: string;
+  resume?: boolean;
+}
+
+/** Export Training Job: the Train Function Tag choices, written as a job folder for the PyTorch companion. */
+export type ExportJobParams = TrainFunctionParams;
+
+export interface ExportJobResult {
+  jobDir: string;
+  rows: number;
+  steps: number;
 }
 
 export type Metrics = Record<string, number>;
@@ -136,8 +154,11 @@ export const Describe = new RequestType<EntityRef, EntityCard, void>('tagllm/des
 export const Predict = new RequestType<EntityRef, Predictions, void>('tagllm/predict');
 export const TrainFunctionTag = new RequestType<TrainFunctionParams, TrainResult, void>('tagllm/trainFunctionTag');
 export const TrainDomainTag = new RequestType<TrainDomainParams, TrainResult, void>('tagllm/trainDomainTag');
+export const ExportTrainingJob = new RequestType<ExportJobParams, ExportJobResult, void>('tagllm/exportTrainingJob');
 export const DataColumns = new RequestType<{ dataPath: string }, string[], void>('tagllm/dataColumns');
 export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('tagllm/evaluate');
+/** `tagllm doctor` in the runtime process: what it found, and the same as text. */
+export const CheckGpu = new RequestType<null, { report: GpuReport; text: string }, void>('tagllm/checkGpu');
 export const TrainProgressNotification = new NotificationType<TrainProgress>('tagllm/trainProgress');
 /** Sent by the runtime whenever what it has loaded changes (the device is only known once a model is loaded). */
 export const InfoNotification = new NotificationType<RuntimeInfo>('tagllm/info');

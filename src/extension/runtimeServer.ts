@@ -2,7 +2,7 @@
 // recognizer, the model and the tag bundles, and answers the requests in ./protocol over the IPC channel.
 // Nothing here may assume the extension host survives a crash, or the other way round.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
-import { Configure, DataColumns, Describe, Evaluate, InfoNotification, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification } from './protocol';
+import { CheckGpu, Configure, DataColumns, Describe, Evaluate, ExportTrainingJob, InfoNotification, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification } from './protocol';
 import { RuntimeService } from './server/runtimeService';
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
@@ -19,6 +19,8 @@ connection.onRequest(TrainFunctionTag, (params, token) => service.trainFunctionT
 connection.onRequest(TrainDomainTag, (params, token) => service.trainDomainTag(params, token, (p) => void connection.sendNotification(TrainProgressNotification, p)));
 connection.onRequest(DataColumns, ({ dataPath }) => service.dataColumns(dataPath));
 connection.onRequest(Evaluate, (params, token) => service.evaluate(params, token));
+connection.onRequest(CheckGpu, () => service.checkGpu());
+connection.onRequest(ExportTrainingJob, (params) => service.exportJob(params));
 // The extension host went away: nobody is left to answer to.
 connection.onClose(() => process.exit(0));
 process.on('disconnect', () => process.exit(0));

@@ -1,13 +1,18 @@
 // Train Function Tag, Train Domain Tag and Evaluate Tag: quick-pick wizards that collect the inputs, then
 // run the work in the runtime process under a cancellable progress notification, with the loss drawn live
 // in the predictions panel. A trained bundle lands in the workspace's .tagllm/ and its tag shows in hovers.
+// Export Training Job asks what Train Function Tag asks and writes the run as a job folder for the
+// PyTorch companion (docs/python-companion.md) under .tagllm/jobs/, to copy to a cluster.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EntityService } from './entityService';
 import type { PredictionsPanel } from './predictionsPanel';
-import { DataColumns, Evaluate, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
+import { DataColumns, Evaluate, ExportTrainingJob, type Metrics, TrainDomainTag, TrainFunctionTag, type TrainFunctionParams, type TrainProgress, TrainProgressNotification, type TrainResult } from './protocol';
 import type { RuntimeClient } from './runtimeClient';
 import { workspaceBundleDir } from './settings';
+import { errorLine } from '../runtime/safeText';
+import { checkpointStateFileFor } from '../runtime/train/checkpointPaths';
+import { existsSync } from 'node:fs';
 
 // Labels the training module computes from the input itself (see runtime/chem): the wizard offers them by kind.
 const computedMoleculeLabels = [
@@ -79,11 +84,21 @@ async function pickInputs(title: string, columns: string[]): Promise<string[]> {
   return picked.map((p) => p.label);
 }
 
-async function pickLabel(title: string, columns: string[], inputs: string[]): Promise<string> {
+const TEXT_OUTPUT = 'text output: the tag learns to write it';
+
+/** The label, and whether it is text the tag writes (a text-output function tag) rather than a number. */
+async function pickLabel(title: string, columns: string[], inputs: string[], offerText: boolean): Promise<{ label: string; output?: 'text' }> {
   // A computed label describes the first input, as the training module computes it.
   const computed = inputs.length === 0 ? [] : domainFor(inputs[0]) === '<SMILES>' ? computedMoleculeLabels : computedProteinLabels;
-  const items: vscode.QuickPickItem[] = [...columns.filter((c) => !inputs.includes(c)).map((c) => ({ label: c, description: 'column' })), ...computed];
-  return required(await vscode.window.showQuickPick(items, { title, placeHolder: 'Label: the value the tag learns to predict' })).label;
+  const others = columns.filter((c) => !inputs.includes(c));
+  const items: vscode.QuickPickItem[] = [
+    ...others.map((c) => ({ label: c, description: 'column' })),
+    ...computed,
+    ...(offerText ? others.map((c) => ({ label: c, description: TEXT_OUTPUT })) : []),
+  ];
+  const placeHolder = offerText ? 'Label: the value the tag learns to predict, or a text column it learns to write' : 'Label: the value the tag predicts';
+  const picked = required(await vscode.window.showQuickPick(items, { title, placeHolder }));
+  return picked.description === TEXT_OUTPUT ? { label: picked.label, output: 'text' } : { label: picked.label };
 }
 
 async function pickDomainTags(title: string, inputs: string[]): Promise<string[]> {
@@ -169,31 +184,69 @@ async function runTraining(ctx: TrainingContext, tag: string, totalSteps: number
     else void vscode.window.showInformationMessage(`Tag-LLM: trained ${result.tag} in ${result.steps} steps: ${summarizeMetrics(result)}. ${saved}`);
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorLine(error);
     ctx.panel.post({ type: 'trainFailed', message });
     void vscode.window.showErrorMessage(`Tag-LLM: training ${tag} failed: ${message}`);
     return undefined;
   }
 }
 
+/** The choices of a function-tag run; `offerText` also offers text columns as a text output to learn. */
+async function askFunctionRun(ctx: TrainingContext, title: string, offerText: boolean): Promise<Omit<TrainFunctionParams, 'outDir'>> {
+  const dataPath = await pickDataFile(title);
+  const columns = await dataColumns(ctx, dataPath);
+  const inputColumns = await pickInputs(title, columns);
+  const { label: labelColumn, output } = await pickLabel(title, columns, inputColumns, offerText);
+  const domainTags = await pickDomainTags(title, inputColumns);
+  const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
+  const steps = await askSteps(title);
+  return { dataPath, inputColumns, labelColumn, domainTags, tagName, steps, ...(output && { output }) };
+}
+
+/** A run into this folder was cancelled or its runtime died: its checkpoint can carry on, when the user says so. */
+async function askResume(title: string, outDir: string): Promise<boolean> {
+  if (!existsSync(checkpointStateFileFor(outDir))) return false;
+  const resume = 'Resume from the checkpoint';
+  const picked = required(await vscode.window.showQuickPick([resume, 'Start over'], { title, placeHolder: 'An earlier run of this tag stopped before its end' }));
+  return picked === resume;
+}
+
 export async function trainFunctionTagCommand(ctx: TrainingContext): Promise<TrainResult | undefined> {
   if (!requireTrust()) return undefined;
   const title = 'Tag-LLM: Train Function Tag';
   try {
-    const dataPath = await pickDataFile(title);
-    const columns = await dataColumns(ctx, dataPath);
-    const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
-    const domains = await pickDomainTags(title, inputColumns);
-    const tagName = await askTagName(title, `<${labelColumn.replace(/[^A-Za-z0-9_-]/g, '').toUpperCase() || 'PROPERTY'}>`);
-    const steps = await askSteps(title);
-    const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) =>
-      ctx.client.request(TrainFunctionTag, { dataPath, inputColumns, labelColumn, domainTags: domains, tagName, steps, outDir }, token),
-    );
+    const choice = await askFunctionRun(ctx, title, true);
+    const outDir = bundleDirFor(choice.tagName);
+    const resume = await askResume(title, outDir);
+    return await runTraining(ctx, choice.tagName, choice.steps, (token) => ctx.client.request(TrainFunctionTag, { ...choice, outDir, resume }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
+    return undefined;
+  }
+}
+
+export async function exportTrainingJobCommand(ctx: TrainingContext): Promise<string | undefined> {
+  if (!requireTrust()) return undefined;
+  const title = 'Tag-LLM: Export Training Job';
+  try {
+    // The PyTorch companion learns regression tags: no text output to offer.
+    const choice = await askFunctionRun(ctx, title, false);
+    const { tagName } = choice;
+    const root = workspaceBundleDir();
+    if (!root) throw new Error('open a folder first: jobs are written into its .tagllm/jobs/ folder');
+    const outDir = path.join(root, 'jobs', `${tagName.replace(/[<>]/g, '').toLowerCase()}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: exporting a training job for ${tagName}` }, () =>
+      ctx.client.request(ExportTrainingJob, { ...choice, outDir }),
+    );
+    const reveal = 'Reveal Folder';
+    void vscode.window
+      .showInformationMessage(`Tag-LLM: training job for ${tagName} (${result.rows} rows, ${result.steps} steps) written to ${vscode.workspace.asRelativePath(result.jobDir)}. Run train-torchrun.sh or sbatch train-slurm.sbatch there.`, reveal)
+      .then((choice) => (choice === reveal ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(result.jobDir, 'job.json'))) : undefined));
+    return result.jobDir;
+  } catch (error) {
+    if (error instanceof WizardCancelled) return undefined;
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -208,10 +261,11 @@ export async function trainDomainTagCommand(ctx: TrainingContext): Promise<Train
     const tagName = await askTagName(title, inputColumn ? domainFor(inputColumn) : '<SMILES>');
     const steps = await askSteps(title);
     const outDir = bundleDirFor(tagName);
-    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir }, token));
+    const resume = await askResume(title, outDir);
+    return await runTraining(ctx, tagName, steps, (token) => ctx.client.request(TrainDomainTag, { dataPath, inputColumn, tagName, steps, outDir, resume }, token));
   } catch (error) {
     if (error instanceof WizardCancelled) return undefined;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
     return undefined;
   }
 }
@@ -229,7 +283,7 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     const dataPath = await pickDataFile(title);
     const columns = await dataColumns(ctx, dataPath);
     const inputColumns = await pickInputs(title, columns);
-    const labelColumn = await pickLabel(title, columns, inputColumns);
+    const { label: labelColumn } = await pickLabel(title, columns, inputColumns, false);
     await ctx.panel.show();
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tag-LLM: evaluating ${tagName}`, cancellable: true }, (_, token) =>
       ctx.client.request(Evaluate, { bundlePath: bundle.description ?? '', tag: tagName, dataPath, inputColumns, labelColumn }, token),
@@ -239,6 +293,6 @@ export async function evaluateTagCommand(ctx: TrainingContext, bundlePaths: stri
     void vscode.window.showInformationMessage(`Tag-LLM: ${tagName} on ${path.basename(dataPath)}: ${metrics}`);
   } catch (error) {
     if (error instanceof WizardCancelled) return;
-    void vscode.window.showErrorMessage(`Tag-LLM: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`Tag-LLM: ${errorLine(error)}`);
   }
 }

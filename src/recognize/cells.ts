@@ -2,14 +2,15 @@
 // the lowest thresholds, since the header already said what it is.
 import { smilesShape } from './smilesSyntax';
 import { acceptSmiles } from './smilesRules';
-import { acceptProtein } from './proteinRules';
+import { acceptProtein, readsAsWord } from './proteinRules';
 import type { EntityKind } from './types';
 import type { Hit, ScanEnv } from './hits';
 
 export type ColumnRole = EntityKind | 'other';
 
-const SMILES_HEADER = /smiles|^smi$/i;
-const SEQUENCE_HEADER = /(^|[^a-z])(seq|sequence|sequences|peptide|aa_?seq|protein_sequence)($|[^a-z])/i;
+const SMILES_HEADER = /smiles|^smi$|^(?:structure|molecule)s?$/i;
+// A GenBank or UniProt table's protein column is its translation; epitope, motif, substrate and CDR3 columns hold peptides.
+const SEQUENCE_HEADER = /(^|[^a-z])(seq|sequence|sequences|peptides?|aa_?seq|protein_sequence|translation|epitopes?|motifs?|substrates?|cdr3)($|[^a-z])/i;
 
 export function roleFromHeader(name: string): ColumnRole {
   if (SMILES_HEADER.test(name)) return 'smiles';
@@ -22,6 +23,11 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
   const { text } = env;
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  // Markdown writes a value as code or in emphasis: `CCO`, **CCO**.
+  while (end - start >= 2 && MARKUP.includes(text[start]) && text[end - 1] === text[start]) {
+    start++;
+    end--;
+  }
   if (end - start < 1) return null;
   let value = text.slice(start, end);
   if (kind === 'smiles') {
@@ -33,8 +39,14 @@ export function judgeCell(env: ScanEnv, start: number, end: number, kind: Entity
     value = value.slice(0, -1);
     end--;
   }
-  return acceptProtein(value.toUpperCase(), 'column', () => false) ? { kind, start, end, text: value } : null;
+  const upper = value.toUpperCase();
+  // Sequence columns hold words too (unknown, missing); files write sequences in capitals or all in lower case, and longer.
+  if (upper !== value && value.length < WORD_MAX && readsAsWord(upper)) return null;
+  return acceptProtein(upper, 'column', () => false) ? { kind, start, end, text: value } : null;
 }
+
+const MARKUP = '`*_';
+const WORD_MAX = 20;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;

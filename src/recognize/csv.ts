@@ -83,18 +83,20 @@ const INFER_SHARE = 0.8;
 export function tableLayout(env: ScanEnv, delimiter: number): TableLayout {
   const header = parseRow(env.text, 0, delimiter);
   const named = header.cells.map((c) => roleFromHeader(env.text.slice(c.start, c.end)));
-  const hasHeader = named.some((r) => r !== 'other');
-  const roles = hasHeader ? named : inferRoles(env, delimiter, header.cells.length);
+  if (named.some((r) => r !== 'other')) return { key: `true:${named.join(',')}`, delimiter, roles: named, hasHeader: true };
+  const roles = inferRoles(env, delimiter, header.cells.length, header.next);
+  // A first row whose cell in a role column is no entity of that role ("translation" above sequences) names the columns.
+  const hasHeader = roles.some((role, i) => role !== 'other' && header.cells[i] !== undefined && !judgeCell(env, header.cells[i].start, header.cells[i].end, role));
   return { key: `${hasHeader}:${roles.join(',')}`, delimiter, roles, hasHeader };
 }
 
-/** With no telling header, a column whose sampled cells are nearly all one kind takes that role. */
-function inferRoles(env: ScanEnv, delimiter: number, columns: number): ColumnRole[] {
+/** With no telling header, a column whose sampled cells (after the first row, which may name the columns) are nearly all one kind takes that role. */
+function inferRoles(env: ScanEnv, delimiter: number, columns: number, from: number): ColumnRole[] {
   const smiles = new Array<number>(columns).fill(0);
   const protein = new Array<number>(columns).fill(0);
   const filled = new Array<number>(columns).fill(0);
-  let pos = 0;
-  for (let r = 0; r <= SAMPLE_ROWS && pos < env.text.length; r++) {
+  let pos = from;
+  for (let r = 0; r < SAMPLE_ROWS && pos < env.text.length; r++) {
     const row = parseRow(env.text, pos, delimiter);
     row.cells.slice(0, columns).forEach((cell, i) => {
       if (cell.end <= cell.start) return;

@@ -1,6 +1,7 @@
 // Markdown tables in text files: a column headed smiles or sequence is judged cell by cell,
 // like a CSV column, so `| ethanol | CCO |` under `| name | smiles |` is a molecule.
 import { judgeCell, roleFromHeader, type ColumnRole } from './cells';
+import { smilesShape } from './smilesSyntax';
 import type { Hit, ScanEnv } from './hits';
 
 const PIPE = 124;
@@ -8,6 +9,8 @@ const SPACE = 32;
 const SEPARATOR_ROW = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
 /** How far up a row looks for its table's header. */
 const TABLE_LOOK_BACK = 1000;
+/** How many rows a table's header looks down to infer a column's role. */
+const INFER_ROWS = 50;
 
 /** A line whose first non-space character (within three spaces) is a pipe. */
 export function isTableLine(env: ScanEnv, line: number): boolean {
@@ -63,12 +66,34 @@ export class MarkdownTables {
     });
   }
 
-  /** Column roles from the header, when the table has one (a header row, then a separator row). */
+  /**
+   * Column roles when the table has a header (a header row, then a separator row): from the
+   * header's names, or, where a name says nothing, from the rows: a column whose filled cells are
+   * mostly molecules with ring or bracket evidence (and two atoms or more) holds molecules, short
+   * ones (CCO) included.
+   */
   private rolesOf(first: number): ColumnRole[] | null {
     let roles = this.roles.get(first);
     if (roles === undefined) {
-      const separator = first + 1 < this.env.lines.lineCount && isTableLine(this.env, first + 1) && SEPARATOR_ROW.test(this.env.context.lineText(first + 1));
-      roles = separator ? cells(this.env, first).map(([s, e]) => roleFromHeader(this.env.text.slice(s, e).trim())) : null;
+      const { env } = this;
+      const separator = first + 1 < env.lines.lineCount && isTableLine(env, first + 1) && SEPARATOR_ROW.test(env.context.lineText(first + 1));
+      roles = separator ? cells(env, first).map(([s, e]) => roleFromHeader(env.text.slice(s, e).trim())) : null;
+      if (roles) {
+        const named = roles;
+        const evidence = new Array<number>(named.length).fill(0);
+        const filled = new Array<number>(named.length).fill(0);
+        for (let l = first + 2; l < env.lines.lineCount && l - first < INFER_ROWS && isTableLine(env, l); l++) {
+          cells(env, l).forEach(([s, e], i) => {
+            if (i >= named.length || named[i] !== 'other' || env.text.slice(s, e).trim() === '') return;
+            filled[i]++;
+            // Lone bracket atoms ([N+], [O-]) are tokens of a vocabulary as often as molecules.
+            const hit = judgeCell(env, s, e, 'smiles');
+            const shape = hit && smilesShape(hit.text);
+            if (shape && shape.strongEvidence && shape.atoms >= 2) evidence[i]++;
+          });
+        }
+        roles = named.map((r, i) => (r === 'other' && filled[i] >= 2 && evidence[i] * 2 >= filled[i] ? 'smiles' : r));
+      }
       this.roles.set(first, roles);
     }
     return roles;

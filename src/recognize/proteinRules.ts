@@ -41,12 +41,27 @@ function distinctLetters(seq: string): number {
  * upper-case words are settled by their letters alone.
  */
 export function acceptProtein(seq: string, context: ProteinContext | (() => ProteinContext), capsProse: () => boolean): boolean {
-  if (!RESIDUE.test(seq) || isNucleotide(seq)) return false;
+  if (!RESIDUE.test(seq) || isNucleotide(seq) || isAlphabet(seq)) return false;
   if (context === 'column' || context === 'fasta') return seq.length >= TABLE_MIN && distinctLetters(seq) >= 3;
   if (blocky(seq)) return false;
   if (seq.length >= UNCUED_MIN) return distinctLetters(seq) >= 6 && !capsProse();
   if (seq.length < CUED_MIN || PROSE_FORBIDDEN.test(seq) || distinctLetters(seq) < 3 || wordLike(seq)) return false;
   return (typeof context === 'function' ? context() : context) === 'cued' && !capsProse();
+}
+
+/** Letters that no English word avoids, or a word's letter pairs: "unknown", "missing", "translation" in a sequence column. */
+export function readsAsWord(seq: string): boolean {
+  return PROSE_FORBIDDEN.test(seq) || wordLike(seq);
+}
+
+/**
+ * The residue alphabet written out in some order (ACDEFGHIKLMNPQRSTVWY, ARNDCQEGHILKMFPSTWYV) as a
+ * constant, a regular expression's class or in prose: no letter twice. A protein of 15 residues
+ * or more repeats one almost always (a random 15-mer has no repeat with probability 6e-4).
+ */
+const ALPHABET_MIN = 15;
+function isAlphabet(seq: string): boolean {
+  return seq.length >= ALPHABET_MIN && distinctLetters(seq) === seq.length;
 }
 
 /**

@@ -3,11 +3,11 @@
 // result that says so, never a crash or a long stall.
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { loadSmilesJudge, type SmilesJudge } from './rdkitJudge';
+import { judgeScan, loadSmilesJudge, type SmilesJudge } from './rdkitJudge';
 import { scanText, scanTextAsync } from './textScanner';
 import { scanNotebook } from './notebook';
 import { UnsupportedError } from '../runtime/errors';
-import type { Entity, FileScan, TextFormat } from './types';
+import type { Entity, FileScan, RejectedCandidate, TextFormat } from './types';
 
 /** Files above this size are skipped unread. */
 export const MAX_FILE_BYTES = 20 * 1024 * 1024;
@@ -42,7 +42,8 @@ export function formatOf(fileName: string, languageId?: string): TextFormat {
 export async function scanDocument(text: string, fileName: string, languageId?: string, signal?: AbortSignal): Promise<Entity[]> {
   // Characters, not bytes: a cheap bound that never undercounts the UTF-8 size by more than 3x.
   if (text.length > MAX_FILE_BYTES) throw new UnsupportedError(`too large to scan (${mb(text.length)} M characters; the cap is ${mb(MAX_FILE_BYTES)} MB)`, fileName);
-  return scanTextAsync(text, formatOf(fileName, languageId), await loadSmilesJudge(), signal);
+  const judge = await loadSmilesJudge();
+  return judgeScan(judge, () => scanTextAsync(text, formatOf(fileName, languageId), judge, signal));
 }
 
 export async function scanFile(path: string, judge?: SmilesJudge): Promise<FileScan> {
@@ -65,11 +66,23 @@ export async function scanFile(path: string, judge?: SmilesJudge): Promise<FileS
     return skipped('not valid UTF-8');
   }
   judge ??= await loadSmilesJudge();
-  if (extname(path).toLowerCase() === '.ipynb') {
-    const nb = scanNotebook(text, judge);
+  const j = judge;
+  const trapsBefore = j.trapped.length;
+  const scan = await judgeScan(j, (): FileScan => {
+    if (extname(path).toLowerCase() !== '.ipynb') return { path, entities: scanText(text, formatOf(path), j) };
+    const nb = scanNotebook(text, j);
     return nb.skipped === undefined ? { path, entities: nb.entities } : skipped(nb.skipped);
-  }
-  return { path, entities: scanText(text, formatOf(path), judge) };
+  });
+  const trapped = j.trapped.slice(trapsBefore);
+  return trapped.length && scan.skipped === undefined ? { ...scan, rejected: trapped.map((t) => rejectedAt(text, t)) } : scan;
+}
+
+/** Where a candidate that trapped RDKit first occurs in the text. */
+function rejectedAt(text: string, candidate: string): RejectedCandidate {
+  const at = Math.max(0, text.indexOf(candidate));
+  const before = text.slice(0, at);
+  const line = before.split('\n').length - 1;
+  return { text: candidate, line, character: at - (before.lastIndexOf('\n') + 1) };
 }
 
 function mb(bytes: number): string {

@@ -1,7 +1,7 @@
 // The SMILES lexer: runs of characters SMILES can contain, cut at whitespace, quotes,
 // commas and other characters SMILES never holds, then trimmed of prose punctuation.
 import { smilesShape } from './smilesSyntax';
-import { acceptSmiles, type SmilesContext } from './smilesRules';
+import { acceptSmiles, isSmilesWord, type SmilesContext } from './smilesRules';
 import { isQuoted } from './context';
 import type { LineMasks } from './masks';
 import type { Hit, ScanEnv } from './hits';
@@ -97,13 +97,37 @@ function considerRun(env: ScanEnv, runStart: number, runEnd: number, masks: Line
   }
   const line = env.lines.lineOf(start);
   const context = (): SmilesContext => {
-    if (env.context.nearSmilesCue(line, start)) return isQuoted(text, start, end) ? 'cued-quoted' : 'cued';
-    return env.context.underSmilesHeader(line, start, end) ? 'column' : 'none';
+    if (env.context.underSmilesHeader(line, start, end)) return 'column';
+    const quoted = isQuoted(text, start, end);
+    // An unquoted word (CC, NO) is refused whatever cue is near: the cues need not be looked for.
+    if (!quoted && isSmilesWord(candidate)) return 'none';
+    if (env.context.nearSmilesCue(line, start, end)) return quoted ? 'cued-quoted' : 'cued';
+    return 'none';
   };
   if (!acceptSmiles(candidate, shape, context, () => env.context.isCapsProse(line))) return;
+  // One bracket atom ([N+], [O-]) is a token of a SMILES vocabulary unless a cue or an assignment (`ion = "[Na+]"`) says it is a molecule.
+  if (shape.atoms === 1 && context() === 'none' && !ASSIGNED_STRING.test(text.slice(Math.max(0, start - 8), start))) return;
+  // Letters alone (CCCCCC) may name a constant or a colour instead, unless a name says otherwise ("CCO = ethanol").
+  if (!shape.strongEvidence && !shape.weakEvidence) {
+    if (isColour(candidate, env.context.lineText(line)) || (isDeclaredName(text, start, end) && context() === 'none')) return;
+  }
   if (masks.overlaps(start, end)) return;
   if (!env.judge.parses(candidate)) return;
   hits.push({ kind: 'smiles', start, end, text: candidate });
+}
+
+const ASSIGNED_STRING = /[^=!<>]=\s*["']$/;
+const DECLARATION = /\b(?:const|let|var|final|static|readonly|enum|def|class|function|val)\s+$/;
+/** A name being assigned (CCCCCC = 6, but not CCCCCC == x) or declared (const CCCCCC). */
+function isDeclaredName(text: string, start: number, end: number): boolean {
+  if (/^\s*=(?!=)/.test(text.slice(end, end + 8))) return true;
+  return DECLARATION.test(text.slice(Math.max(0, start - 16), start));
+}
+
+const HEX_COLOUR = /^(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/;
+const COLOUR_WORD = /colou?r|fill|stroke|background|border|palette|theme|rgb|hex(?![a-z])/i;
+function isColour(candidate: string, line: string): boolean {
+  return HEX_COLOUR.test(candidate) && COLOUR_WORD.test(line);
 }
 
 /** Drops what prose and markup put around a SMILES: sentence punctuation, brackets, emphasis. */

@@ -23,6 +23,11 @@ const WORDS = new Set([
   'SOC', 'SOP', 'SOS', 'SPF', 'SSO', 'CCC', 'CCCP', 'OOP', 'NOC', 'COC', 'SIC', 'SIP', 'FIFO', 'BIOS', 'SONIC', 'SCOOP',
 ]);
 
+/** A word or acronym that parses as SMILES: a molecule only in a SMILES column or a quoted string next to a SMILES cue. */
+export function isSmilesWord(text: string): boolean {
+  return WORDS.has(text);
+}
+
 /** The context and capsProse are asked only when the verdict depends on them. */
 export function acceptSmiles(text: string, shape: SmilesShape, contextOf: SmilesContext | (() => SmilesContext), capsProse: () => boolean): boolean {
   let known: SmilesContext | undefined;
@@ -32,7 +37,7 @@ export function acceptSmiles(text: string, shape: SmilesShape, contextOf: Smiles
   if (contextOf === 'column') return true;
   if (isFormula(text)) return false;
   // A quoted string next to a mention of SMILES is one, even when it spells a word ("CC" in a list of SMILES).
-  if (WORDS.has(text)) {
+  if (isSmilesWord(text)) {
     const c = context();
     if (c === 'column') return true;
     if (c !== 'cued-quoted') return false;

@@ -6,6 +6,7 @@ import { LineMasks } from './masks';
 import { scanSmilesRuns } from './smilesCandidates';
 import { scanProteinWords } from './proteinCandidates';
 import { findFastaRecords } from './fasta';
+import { findSequenceBlocks, isBlockLine } from './sequenceBlocks';
 import { scanTableRows, tableLayout, type TableLayout } from './csv';
 import { scanSdfLines } from './sdf';
 import { judgeCell } from './cells';
@@ -21,6 +22,8 @@ const CHUNK_LINES = 4000;
 /** How far an incremental rescan follows a block of sequence lines or an SD record. */
 const BLOCK_CAP = 5000;
 const SEQUENCE_LINE = /^[A-Za-z]+\*?$/;
+/** A FASTA header, or the opening line of a triple-quoted string or template literal, above sequence lines. */
+const OPENS_BLOCK = /^>|"""|'''|`/;
 
 export class TextScanner {
   readonly env: ScanEnv;
@@ -56,8 +59,14 @@ export class TextScanner {
       case 'fasta': {
         const records = findFastaRecords(env, fromLine, toLine, this.format === 'fasta' ? 'file' : 'embedded');
         hits = records.hits;
+        let spans = records.lineSpans;
+        if (this.format === 'text') {
+          const blocks = findSequenceBlocks(env, fromLine, toLine, spans);
+          hits.push(...blocks.hits);
+          spans = [...spans, ...blocks.lineSpans].sort((a, b) => a[0] - b[0]);
+        }
         let line = fromLine;
-        for (const [first, last] of records.lineSpans) {
+        for (const [first, last] of spans) {
           if (this.format === 'text' && first > line) this.scanTextLines(line, first - 1, hits);
           line = last + 1;
           lastLine = Math.max(lastLine, last);
@@ -105,10 +114,10 @@ export class TextScanner {
         return [this.walk(from, -1, (t) => !t.startsWith('$$$$')), this.walk(to, 1, (t) => !t.startsWith('$$$$'))];
       case 'text':
       case 'fasta': {
-        // A record is rescanned whole.
-        const isSequence = (t: string) => SEQUENCE_LINE.test(t.trimEnd());
+        // A record or a wrapped block is rescanned whole, from the line that opens it.
+        const isSequence = (t: string) => SEQUENCE_LINE.test(t.trimEnd()) || isBlockLine(t);
         let up = this.walk(from, -1, isSequence);
-        if (up > 0 && this.env.context.lineText(up - 1).startsWith('>')) up--;
+        if (up > 0 && OPENS_BLOCK.test(this.env.context.lineText(up - 1))) up--;
         let down = this.walk(to, 1, isSequence);
         // A table's header decides its rows: an edit in or next to a table rescans all of it.
         for (let l = Math.max(0, fromLine - 1); l <= Math.min(last, toLine + 1); l++) {

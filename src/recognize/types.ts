@@ -35,6 +35,13 @@ export interface NotebookEntity extends Entity {
 export type TextFormat = 'text' | 'csv' | 'tsv' | 'smi' | 'fasta' | 'sdf';
 
 /** One file's result: its entities, or the reason it was not scanned. */
+/** A candidate that made RDKit-js fail (it was restarted); it is not counted as a molecule. 0-based position. */
+export interface RejectedCandidate {
+  readonly text: string;
+  readonly line: number;
+  readonly character: number;
+}
+
 export type FileScan =
-  | { readonly path: string; readonly entities: readonly (Entity | NotebookEntity)[]; readonly skipped?: undefined }
+  | { readonly path: string; readonly entities: readonly (Entity | NotebookEntity)[]; readonly skipped?: undefined; readonly rejected?: readonly RejectedCandidate[] }
   | { readonly path: string; readonly entities: readonly []; readonly skipped: string };

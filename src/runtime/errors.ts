@@ -23,3 +23,17 @@ export class UsageError extends TagLlmError {}
 
 /** A model that must be downloaded but cannot be (offline, HTTP error). */
 export class DownloadError extends TagLlmError {}
+
+/** A model this machine's memory cannot hold: refused before loading rather than swapping. */
+export class InsufficientMemoryError extends TagLlmError {
+  constructor(
+    message: string,
+    path: string,
+    readonly sizes: { readonly fileBytes: number; readonly estimateBytes: number; readonly availableBytes: number },
+  ) {
+    super(message, path);
+  }
+}
+
+/** The machine or the process limits deny what a step needs (address space, memory); the message names the limit. */
+export class ResourceLimitError extends TagLlmError {}

@@ -13,10 +13,9 @@ import { Tokenizer } from './tokenizer/tokenizer';
 import { loadTagBundle } from './tags/bundleFiles';
 import { batchInputs, expandInput, modelExpansionContext, type ExpandedInput, type ExpansionContext } from './tags/expand';
 import { modelFingerprint, requireSameModel } from './tags/fingerprint';
-import { loadRDKit, type RDKit } from './chem/rdkit';
 import { assessPrediction, type Assessment } from './tags/assess';
 import type { TagEvidence, TagTask } from './tags/bundle';
-import { nearestSimilarity, SKETCH_BITS, sketchOf, unpackSketches } from './tags/domain';
+import { inputSketch, nearestSimilarity, SKETCH_BITS, unpackSketches } from './tags/domain';
 import { applyHead, toTargetUnits } from './tags/head';
 import { sigmoid } from './train/logistic';
 import { readout } from './tags/readout';
@@ -104,7 +103,6 @@ interface Job {
 
 class TagPredictor implements Predictor {
   private readonly trainingSketches = new Map<TagName, Uint8Array[]>();
-  private rdkit?: RDKit;
 
   constructor(
     readonly model: LoadedModel,
@@ -150,7 +148,6 @@ class TagPredictor implements Predictor {
       });
       // Similar lengths share a batch, so little compute goes to padding.
       jobs.sort((a, b) => a.expanded.seqLength - b.expanded.seqLength);
-      if (tag.meta.domain?.sketch === 'morgan') this.rdkit ??= await loadRDKit();
       for (let at = 0; at < jobs.length; at += this.batchSize) {
         options.signal?.throwIfAborted();
         for (const [job, values] of await this.run(jobs.slice(at, at + this.batchSize))) results[job.input].push(...values);
@@ -185,10 +182,10 @@ class TagPredictor implements Predictor {
   }
 
   /** The job input's nearest training similarity and the tag's threshold, when the bundle stores a domain. */
-  private domainOf(job: Job): { similarity: number; threshold: number } | undefined {
+  private async domainOf(job: Job): Promise<{ similarity: number; threshold: number } | undefined> {
     const domain = job.tag.meta.domain;
     if (!domain || domain.bits !== SKETCH_BITS || job.text === undefined) return undefined;
-    const sketch = sketchOf(domain.sketch, job.text, this.rdkit);
+    const sketch = await inputSketch(domain.sketch, job.text);
     if (!sketch) return undefined;
     let training = this.trainingSketches.get(job.tag.name);
     if (!training) this.trainingSketches.set(job.tag.name, (training = unpackSketches(domain)));
@@ -199,11 +196,13 @@ class TagPredictor implements Predictor {
     const batch = batchInputs(jobs.map((j) => j.expanded));
     const { hidden } = await this.session.forward(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask);
     const H = batch.hiddenSize;
+    const domains: ({ similarity: number; threshold: number } | undefined)[] = [];
+    for (const job of jobs) domains.push(await this.domainOf(job));
     return jobs.map((job, b) => {
       const { head, meta } = job.tag;
       const standardized = applyHead(head!, readout(hidden.data, batch.seqLength, H, b, job.expanded.readSpan));
       const task = meta.task ?? 'regression';
-      const domain = this.domainOf(job);
+      const domain = domains[b];
       const values = meta.outputs!.map((out, k): Prediction => {
         const value = task === 'classification' ? sigmoid(standardized[k]) : toTargetUnits(standardized[k], { mean: out.targetMean, std: out.targetStd });
         return {

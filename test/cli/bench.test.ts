@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { dataPath } from '../helpers/data';
 
 const cli = resolve(__dirname, '../../dist/cli.js');
@@ -29,4 +30,17 @@ test('bench train refuses a prefix that leaves no room for the tag', () => {
   const run = tagllm('bench', 'train', '--model', dataPath('models', 'stories260K.gguf'), '--seq', '20', '--prefix', '15', '--json');
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /^tagllm: --prefix 15 must leave the tag's 10 vectors/);
+});
+
+test('bench profile --json gives what bench/llama-cpp-peer.mjs gives of llama.cpp: first forward, prefill, decode and peak RSS', () => {
+  const run = tagllm('bench', 'profile', '--model', dataPath('models', 'stories260K.gguf'), '--repeats', '1', '--new-tokens', '4', '--json');
+  assert.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  assert.equal(r.engine, 'tagllm');
+  assert.equal(r.threads, availableParallelism());
+  for (const key of ['prefill_b1', 'prefill_b8', 'decode']) assert.ok(r[`${key}_tokens_per_s`] > 0 && r[`${key}_tokens_per_cpu_s`] > 0, key);
+  // the first forward is timed from the process start, so it includes loading and the first prefill
+  assert.ok(r.first_forward_ms > r.load_ms + r.first_prefill_ms, JSON.stringify(r));
+  // a node process with onnxruntime loaded holds tens of MB at least; the model itself is 1 MB
+  assert.ok(r.peak_rss_mb > 30 && r.peak_rss_mb < 4000, `peak_rss_mb ${r.peak_rss_mb}`);
 });

@@ -24,6 +24,8 @@ test('info --json reports stories260K: 292800 parameters and its shapes', () => 
   assert.equal(info.vocabSize, 512);
   assert.equal(info.tokenizer, 'llama');
   assert.equal(info.format, 'gguf');
+  // 292800 float32 values x 4.5 copies at peak + KV cache (2 x 5 layers x 4 KV heads x 8 x 2048 x 4 bytes) + 300 MiB
+  assert.equal(info.memoryEstimateBytes, 292800 * 4 * 4.5 + 2 * 5 * 4 * 8 * 2048 * 4 + 300 * 2 ** 20);
 });
 
 test('info prints readable text by default', () => {
@@ -32,6 +34,7 @@ test('info prints readable text by default', () => {
   assert.match(run.stdout, /^parameters\s+217,408$/m);
   assert.match(run.stdout, /^tokenizer\s+gpt2$/m);
   assert.match(run.stdout, /^heads\s+4 \(2 KV heads, head size 16\)$/m);
+  assert.match(run.stdout, /^memory\s+about 0\.\d\d GB at peak \(weights 0\.00 GB, KV cache of 2048 tokens 0\.0\d GB, runtime 0\.31 GB\)$/m);
 });
 
 test('info on a file that is not a model fails with one line naming it', () => {

@@ -121,6 +121,31 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     assert.match(text, /MW 138\.1 g\/mol/);
   });
 
+  test('a sequence wrapped over four lines of a notebook cell is one entity: hover, wrap and undo', async () => {
+    const cell = JSON.parse(readFileSync(join(vs.workspace, 'construct.ipynb'), 'utf8')).cells[1].source;
+    const lines = cell.slice(2, 6).map((l) => l.trimEnd());
+    const sequence = lines.join('');
+    await openFile(vs.page, 'construct.ipynb', lines[0]);
+    // The third line alone would be a 60-residue protein of its own; the card shows all 217 residues.
+    const text = await hover(vs.page, lines[2].slice(20, 40), 'Protein sequence');
+    await screenshot(vs.page, '07c-notebook-wrapped-hover');
+    assert.match(text, new RegExp(`Length ${sequence.length} aa`));
+    await vs.page.keyboard.press('Escape');
+    await clickOn(vs.page, lines[2].slice(20, 40));
+    await runCommand(vs.page, 'Tag-LLM: Wrap in Domain Tag');
+    await vs.page.waitForFunction((first) => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ') === `<Protein> ${first}`), lines[0], { timeout: 20_000 });
+    await screenshot(vs.page, '07d-notebook-wrapped');
+    // One tag before the first residue; the other lines are untouched.
+    for (const line of lines.slice(1)) assert.equal(await editorLineWith(vs.page, line), line);
+    await clickOn(vs.page, lines[2].slice(20, 40));
+    await vs.page.keyboard.press('Control+Z');
+    await vs.page.waitForFunction((first) => [...document.querySelectorAll('.view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ') === first), lines[0], { timeout: 10_000 });
+    assert.equal(await editorLineWith(vs.page, lines[0]), lines[0]);
+    await screenshot(vs.page, '07e-notebook-wrapped-undone');
+    await runCommand(vs.page, 'File: Revert File');
+    await runCommand(vs.page, 'View: Close Editor');
+  });
+
   test('Train Function Tag finishes, reports metrics, and its prediction appears in hovers', async () => {
     const page = vs.page;
     await openFile(page, 'analysis.py', 'ASPIRIN');

@@ -25,3 +25,11 @@ test('CSV export: a format-3 tag adds its percentile among approved drugs, neare
       'smiles,CCCCCCCCCCCCCCCC,a.py:1,-9.1,0,0.2,outside-domain;outside-training-range,\n',
   );
 });
+
+test('CSV export: a text-output tag\'s words fill its column, quoted when they hold commas or quotes', () => {
+  const csv = rowsToCsv([
+    row({ predictions: [{ tag: '<QED>', value: 0.4, bundle: 'qed' }, { tag: '<Name>', text: 'ethanol, "spirit"', bundle: 'names' }] }),
+    row({ text: 'CO', predictions: [{ tag: '<Name>', text: 'methanol', bundle: 'names' }] }),
+  ]);
+  assert.equal(csv, 'kind,text,where,<QED>,<Name>\nsmiles,CCO,a.py:1,0.4,"ethanol, ""spirit"""\nsmiles,CO,a.py:1,,methanol\n');
+});

@@ -67,3 +67,11 @@ test('percentile ordinals and the domain column read as English', () => {
   assert.equal(domainText({ tag: '<X>', value: 1, bundle: 'b', flags: [] }), undefined);
   assert.equal(domainText({ tag: '<X>', value: 1, bundle: 'b', flags: ['outside-bounds'] }), '⚠ impossible value');
 });
+
+test('hover card: a text-output tag shows the words it wrote, escaped and shortened, beside numeric predictions', () => {
+  const written = 'Aspirin | an *acetyl* ester of salicylic acid, sold since 1899 as a pain reliever and fever reducer';
+  const md = hoverMarkdown({ kind: 'smiles', text: 'CC(=O)Oc1ccccc1C(=O)O' }, card, { predictions: [{ tag: '<QED>', value: 0.61234, bundle: 'qed' }, { tag: '<Name>', text: written, bundle: 'names' }], model: 'm', device: 'cpu' }, links);
+  assert.match(md, /\| \\<QED\\> \| 0\.612 \| – \| – \| qed \|/);
+  const row = md.split('\n').find((l) => l.startsWith('| \\<Name\\>'))!;
+  assert.match(row, /^\| \\<Name\\> \| “Aspirin \\\| an \\\*acetyl\\\* ester of salicylic acid, sold since 1…” \| – \| – \| names \|$/);
+});

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { RuntimeClient, RuntimeExitedError } from '../../src/extension/runtimeClient';
-import { Configure, DataColumns, Describe, Evaluate, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
+import { Configure, DataColumns, Describe, Evaluate, ExportTrainingJob, Predict, Scan, TrainDomainTag, TrainFunctionTag, TrainProgressNotification, type RuntimeConfig, type TrainProgress } from '../../src/extension/protocol';
 import { dataPath } from '../helpers/data';
+import { createTextGenerator } from '../../src/runtime/generateText';
+import { loadModel } from '../../src/runtime/model/load';
 
 const work = mkdtempSync(join(tmpdir(), 'tagllm-runtime-'));
 // Inside the checkout (out/ is git-ignored), so the bundle resolves onnxruntime-node and RDKit from node_modules.
@@ -80,7 +82,7 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     assert.notEqual(afterRetraining.predictions[0].value, predicted.predictions[0].value);
     await client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'logp', domainTags: ['<SMILES>'], tagName: '<LOGP>', steps: 4, outDir });
     await client.request(Configure, config);
-    assert.ok(Math.abs((await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' })).predictions[0].value - predicted.predictions[0].value) < 1e-4, 'the same run again gives the same tag');
+    assert.ok(Math.abs((await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' })).predictions[0].value! - predicted.predictions[0].value!) < 1e-4, 'the same run again gives the same tag');
 
     // Requests that arrive together run as one batch; padding must not change a prediction.
     const molecules = ['CCO', 'c1ccc2ccccc2c1', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'];
@@ -89,7 +91,7 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     try {
       for (const [i, text] of molecules.entries()) {
         const alone = await fresh.request(Predict, { kind: 'smiles', text });
-        assert.ok(Math.abs(alone.predictions[0].value - together[i].predictions[0].value) < 1e-4, `${text}: ${alone.predictions[0].value} alone, ${together[i].predictions[0].value} batched`);
+        assert.ok(Math.abs(alone.predictions[0].value! - together[i].predictions[0].value!) < 1e-4, `${text}: ${alone.predictions[0].value!} alone, ${together[i].predictions[0].value!} batched`);
       }
     } finally {
       fresh.dispose();
@@ -106,7 +108,7 @@ test('runtime process: scan, describe, train, predict, evaluate, restart after a
     await assert.rejects(inFlight, RuntimeExitedError);
     const again = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
     assert.notEqual(client.pid, firstPid);
-    assert.ok(Math.abs(again.predictions[0].value - predicted.predictions[0].value) < 1e-4, 'same prediction after restart');
+    assert.ok(Math.abs(again.predictions[0].value! - predicted.predictions[0].value!) < 1e-4, 'same prediction after restart');
   } finally {
     client.dispose();
   }
@@ -148,6 +150,51 @@ test('runtime process: cancelling a training stops it', { timeout: 120_000 }, as
     );
     subscription.dispose();
     assert.match(result, /cancel|abort/i);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('runtime process: Train Function Tag with a text output column, then the tag writes text in predictions as the library does', { timeout: 600_000 }, async () => {
+  await bundleServer();
+  const config: RuntimeConfig = { modelPath: dataPath('models/stories260K.gguf'), bundlePaths: [], device: 'cpu', cacheSize: 100 };
+  const client = new RuntimeClient({ serverPath, config: () => config, log: () => undefined });
+  try {
+    // ESOL's compound names as the text a <Name> tag learns to write after the molecule
+    const rows = readFileSync(dataPath('molnet/esol.csv'), 'utf8').trim().split('\n').slice(1, 61).map((l) => l.split(','));
+    const csv = join(work, 'names.csv');
+    writeFileSync(csv, `smiles,name\n${rows.map((r) => `${r.at(-1)!.trim()},${r[0].replace(/"/g, '')}`).join('\n')}\n`);
+    const outDir = join(work, '.tagllm', 'name');
+    const trained = await client.request(TrainFunctionTag, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'name', domainTags: ['<SMILES>'], tagName: '<Name>', steps: 3, outDir, output: 'text' });
+    assert.deepEqual(Object.keys(trained.test).sort(), ['bleu', 'chrf']);
+    assert.deepEqual(Object.keys(trained.baselines).sort(), ['few_shot_3', 'instruction']);
+
+    await client.request(Configure, { ...config, bundlePaths: [outDir] });
+    const predicted = await client.request(Predict, { kind: 'smiles', text: 'c1ccccc1O' });
+    const written = predicted.predictions.find((p) => p.tag === '<Name>')!;
+    assert.equal(written.value, undefined);
+    const model = await loadModel(dataPath('models/stories260K.gguf'));
+    const [expected] = await (await createTextGenerator({ model, bundles: [outDir] })).generate([{ smiles: 'c1ccccc1O' }], { maxNewTokens: 32 });
+    assert.equal(written.text, expected.text);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('runtime process: Export Training Job writes the Train Function Tag run as a job folder', { timeout: 120_000 }, async () => {
+  await bundleServer();
+  const client = bareClient();
+  try {
+    const csv = writeTrainingCsv();
+    const outDir = join(work, '.tagllm', 'jobs', 'qed');
+    const result = await client.request(ExportTrainingJob, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'qed', domainTags: ['<SMILES>'], tagName: '<QED>', steps: 7, outDir });
+    assert.deepEqual(result, { jobDir: outDir, rows: 48, steps: 7 });
+    const job = JSON.parse(readFileSync(join(outDir, 'job.json'), 'utf8'));
+    assert.equal(job.stage, 'function');
+    assert.equal(job.functionTag, '<QED>');
+    assert.equal(readFileSync(join(outDir, 'data.csv'), 'utf8').trim().split('\n').length, 49);
+    assert.ok(existsSync(join(outDir, 'train-slurm.sbatch')));
+    await assert.rejects(client.request(ExportTrainingJob, { dataPath: csv, inputColumns: ['smiles'], labelColumn: 'qed', domainTags: ['<SMILES>'], tagName: '<QED>', steps: 7, outDir }), /not empty/);
   } finally {
     client.dispose();
   }

@@ -10,7 +10,7 @@ import { loadSmilesJudge, RecognizedDocument, scanText, type TextChange, type Te
 const DIR = join(__dirname, '..', 'fixtures', 'recognition');
 
 // Pieces that make and break entities, their cues and their records.
-const SNIPPETS = ['CCO', 'c1ccccc1', ' smiles = "', '"', '\n', '\r\n', '>hdr\n', 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ', 'peptide DRVYIHPF ', '(', 'C(=O)O', '[Na+]', ',', '$$$$\n', '> <SMILES>\n', '🧪', ''];
+const SNIPPETS = ['"""\n', '    ', 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVL\n', '| CCO |', '- ethanol: ', 'CCO', 'c1ccccc1', ' smiles = "', '"', '\n', '\r\n', '>hdr\n', 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ', 'peptide DRVYIHPF ', '(', 'C(=O)O', '[Na+]', ',', '$$$$\n', '> <SMILES>\n', '🧪', ''];
 
 function rng(seed: number): () => number {
   let s = seed;
@@ -32,6 +32,8 @@ const CASES: Array<[string, TextFormat]> = [
   ['notes.md', 'text'],
   ['report.txt', 'text'],
   ['analysis.py', 'text'],
+  ['design.py', 'text'],
+  ['reagents.md', 'text'],
   ['proteins.fasta', 'fasta'],
   ['library.csv', 'csv'],
   ['peptides.tsv', 'tsv'],

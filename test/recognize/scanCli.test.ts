@@ -58,6 +58,20 @@ test('scan reports skipped files on stderr, and as JSON lines with --json; folde
   }
 });
 
+test('scan reports a sequence wrapped in a triple-quoted string once, at its first residue, without line breaks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagllm-scan-'));
+  try {
+    const seq = 'MTTGMVGSVLVNVISTQGIENWLIDEQVYSEISIKMDTLSHVVAHFIQLLAGLIDVLSIHCNTATEKGGLDLVNVREEHGKTSNALKKYLVTTSTLCGKEGKQLNRS';
+    const path = join(dir, 'construct.py');
+    writeFileSync(path, `# construct\nCONSTRUCT = """\n    ${seq.slice(0, 60)}\n    ${seq.slice(60)}\n"""\n`);
+    const run = tagllm(path, '--json');
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ path, kind: 'protein', text: seq, line: 2, character: 4 }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('scan with no path is a usage error', () => {
   const run = tagllm();
   assert.equal(run.status, 2);

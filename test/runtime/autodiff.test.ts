@@ -141,6 +141,14 @@ opCase('ReduceSum keeping dims', (g, input) => {
   const x = input('x', [2, 3, 4], [2, 3, 4]);
   return { y: g.reduceSum(x, [0, 2], true), yDims: [1, 3, 1], wrt: [x] };
 });
+opCase('ReduceMax keeping dims', (g, input) => {
+  const x = input('x', [2, 3, 4], [2, 3, 4]);
+  return { y: g.reduceMax(x, [0, 2], true), yDims: [1, 3, 1], wrt: [x] };
+});
+opCase('ReduceMax dropping dims', (g, input) => {
+  const x = input('x', [2, 3, 4], [2, 3, 4]);
+  return { y: g.reduceMax(x, [-1], false), yDims: [2, 3], wrt: [x] };
+});
 opCase('ReduceSum dropping dims', (g, input) => {
   const x = input('x', [2, 3, 4], [2, 3, 4]);
   return { y: g.reduceSum(x, [-1], false), yDims: [2, 3], wrt: [x] };

@@ -30,7 +30,9 @@ test('aspirin descriptors: textbook MW and TPSA, Crippen logP, QED in (0, 1)', a
   assert.ok(Math.abs(p.tpsa - 63.6) < 0.01);
   assert.ok(Math.abs(p.logp - 1.31) < 0.01);
   assert.ok(p.qed > 0.5 && p.qed < 0.6, `qed ${p.qed}`);
-  assert.equal(moleculeDescriptor(rdkit, 'not a smiles', 'logp'), undefined);
+  assert.equal(moleculeDescriptor(rdkit, 'notasmiles', 'logp'), undefined);
+  // RDKit would read only the part before the space ("not"): refused, naming the space
+  assert.throws(() => moleculeDescriptor(rdkit, 'not a smiles', 'logp'), /holds a space at position 4/);
   assert.equal(moleculeDescriptor(rdkit, 'C1CC', 'mw'), undefined);
   assert.ok(Math.abs(moleculeDescriptor(rdkit, 'O', 'mw')! - 18.015) < 0.01);
 });

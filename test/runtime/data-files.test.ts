@@ -72,14 +72,15 @@ test('ESOL loads every row with its measured solubility; Davis pairs carry their
   assert.equal(davis.examples[0].split, 'train3');
 });
 
-test('protein inputs are cut before their computed label, SMILES never', async () => {
+test('protein inputs are cut before their computed label; a SMILES is never cut, and one over the limit is skipped before RDKit', async () => {
   const prot = file('long.fasta', '>a\nAAAAAAAAKKKKKKKK\n');
   const ps = await loadExamples({ path: prot, inputColumns: ['sequence'], inputKinds: ['protein'], label: 'gravy', maxInputLength: 8 });
   assert.equal(ps.examples[0].inputs[0], 'AAAAAAAA');
   assert.ok(Math.abs(ps.examples[0].label! - 1.8) < 1e-12);
-  const mols = file('long.smi', 'CCCCCCCCCCO\n');
+  const mols = file('long.smi', 'CCCCCCCCCCO\nCCO\n');
   const ms = await loadExamples({ path: mols, inputColumns: ['smiles'], inputKinds: ['smiles'], label: 'mw', maxInputLength: 3 });
-  assert.equal(ms.examples[0].inputs[0], 'CCCCCCCCCCO');
+  assert.deepEqual(ms.examples.map((e) => e.inputs[0]), ['CCO']);
+  assert.deepEqual(ms.skipped, [{ line: 1, column: 'smiles', reason: 'the SMILES is 11 characters long, over the --max-length of 3 (a SMILES cannot be cut)' }]);
 });
 
 test('a seeded sample keeps usable rows in file order and computes labels only for the rows it visits', async () => {

@@ -41,7 +41,14 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return m;
 };
 
-for (const variant of [{}, { attentionBias: true, tieWordEmbeddings: true, architecture: 'qwen2' as const }]) {
+const VARIANTS: Partial<LlamaConfig>[] = [
+  {},
+  { attentionBias: true, tieWordEmbeddings: true, architecture: 'qwen2' },
+  // Sliding windows shorter than the 7 tokens: every layer (Mistral), and alternating (Gemma).
+  { slidingWindow: 3, architecture: 'mistral' },
+  { slidingWindow: 2, layerTypes: ['sliding', 'full'] },
+];
+for (const variant of VARIANTS) {
   test(`KV-cache steps equal full recomputation ${JSON.stringify(variant)}`, async () => {
     const model = tinyModel(variant);
     const ids = [3, 17, 5, 9, 30, 2, 11];
@@ -100,4 +107,20 @@ test('a right-padded batch gives each real position the hidden state it has alon
     const d = maxDiff(batch.hidden.data.subarray(r * seq * H, (r * seq + ids.length) * H), alone.hidden.data);
     assert.ok(d < 1e-5, `row ${r}: max diff ${d}`);
   }
+});
+
+test('one sliding layer: the last position sees exactly the last `window` tokens (RoPE is relative)', async () => {
+  const window = 3;
+  const model = tinyModel({ numLayers: 1, slidingWindow: window, architecture: 'mistral' });
+  const session = await DecoderSession.create(model, { logits: 'last', kvCache: false });
+  const ids = [3, 17, 5, 9, 30, 2, 11];
+  const whole = await session.forward(embedTokens(model, ids), [1, ids.length], ones(ids.length));
+  const tail = await session.forward(embedTokens(model, ids.slice(-window)), [1, window], ones(window));
+  assert.ok(maxDiff(whole.logits!.data, tail.logits!.data) < 1e-5, `max diff ${maxDiff(whole.logits!.data, tail.logits!.data)}`);
+  const longer = await session.forward(embedTokens(model, ids.slice(-window - 1)), [1, window + 1], ones(window + 1));
+  // A window one wider would see one more token: the window is what makes the two agree.
+  const unwindowed = await DecoderSession.create(tinyModel({ numLayers: 1, architecture: 'mistral' }), { logits: 'last', kvCache: false });
+  const full = await unwindowed.forward(embedTokens(model, ids), [1, ids.length], ones(ids.length));
+  assert.ok(maxDiff(full.logits!.data, tail.logits!.data) > 1e-3, 'without the window the last position sees more');
+  assert.ok(maxDiff(longer.logits!.data, tail.logits!.data) < 1e-5, 'a token beyond the window changes nothing');
 });

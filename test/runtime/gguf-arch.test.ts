@@ -207,6 +207,26 @@ test('an unknown tensor or architecture is refused, naming it', async () => {
   await assert.rejects(loadGgufModel(gptj), (err: unknown) => err instanceof UnsupportedError && /architecture "gptj" is not supported/.test((err as Error).message));
 });
 
+test('architecture and tensor names that are Object.prototype keys are refused, and the refusal lists what is supported', async () => {
+  const tensors = layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values }));
+  for (const arch of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const path = writeGguf(`arch-${arch}.gguf`, archMeta(arch), tensors);
+    await assert.rejects(loadGgufModel(path), (err: unknown) =>
+      err instanceof UnsupportedError &&
+      err.message.includes(`architecture "${arch}" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3)`));
+  }
+  const odd = writeGguf('odd-tensor.gguf', archMeta('llama'), [...tensors, { name: 'blk.0.constructor', ne: [4], values: values(4) }]);
+  await assert.rejects(loadGgufModel(odd), (err: unknown) => err instanceof UnsupportedError && /unexpected tensor blk\.0\.constructor/.test((err as Error).message));
+});
+
+test('a RoPE scaling factor without a type is linear scaling, as llama.cpp reads it', async () => {
+  const tensors = layerTensors(false).map((w) => ({ name: w.gguf, ne: w.ne, values: w.values }));
+  const scaled = writeGguf('factor-only.gguf', archMeta('llama', { 'llama.rope.scaling.factor': { f32: 8 } }), tensors);
+  assert.deepEqual((await loadGgufModel(scaled)).config.ropeScaling, { type: 'linear', factor: 8 });
+  const unit = writeGguf('factor-one.gguf', archMeta('llama', { 'llama.rope.scaling.factor': { f32: 1 } }), tensors);
+  assert.equal((await loadGgufModel(unit)).config.ropeScaling, undefined);
+});
+
 /** llama.cpp's converter: one divisor per rotary frequency for Llama 3.1 scaling. */
 function llamaCppRopeFactors(headDim: number, theta: number, factor: number, low = 1, high = 4, oldContext = 8192): Float32Array {
   return Float32Array.from({ length: headDim / 2 }, (_, i) => {
@@ -232,7 +252,7 @@ test('Llama 3.1 RoPE scaling stored as rope_freqs.weight becomes llama3 scaling 
     ]),
   };
   const divisors = llamaCppRopeFactors(64, 500000, 32);
-  const config = ggufConfig(header, divisors);
+  const config = ggufConfig(header, () => divisors);
   assert.deepEqual(config.ropeScaling, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
   // The graph's frequencies are llama.cpp's base frequencies divided by the stored factors.
   const inv = ropeInverseFrequencies(config);
@@ -241,7 +261,7 @@ test('Llama 3.1 RoPE scaling stored as rope_freqs.weight becomes llama3 scaling 
     assert.ok(Math.abs(inv[i]! - expected) <= 1e-6 * expected, `frequency ${i}: ${inv[i]} vs ${expected}`);
   }
   const other = llamaCppRopeFactors(64, 500000, 32, 2, 4);
-  assert.throws(() => ggufConfig(header, other), (err: unknown) => err instanceof UnsupportedError && /rope_freqs\.weight is not Llama 3 RoPE scaling/.test((err as Error).message));
+  assert.throws(() => ggufConfig(header, () => other), (err: unknown) => err instanceof UnsupportedError && /rope_freqs\.weight is not Llama 3 RoPE scaling/.test((err as Error).message));
 });
 
 test('a file with rope_freqs.weight loads without it as a weight and summarizes without counting it', async () => {

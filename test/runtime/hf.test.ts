@@ -146,7 +146,14 @@ test('config.json: transformers 4 keys, Qwen2 biases, llama3 and linear RoPE sca
   assert.deepEqual(linear.ropeScaling, { type: 'linear', factor: 2 });
   assert.equal(linear.ropeTheta, 5e5);
 
-  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture GPT2LMHeadModel/, UnsupportedError));
+  assert.throws(() => parseHfConfig({ ...base, architectures: ['GPT2LMHeadModel'] }, 'c.json'), oneLine(/c\.json: architecture "GPT2LMHeadModel"/, UnsupportedError));
+  // Class names are file content: Object.prototype's keys are unknown classes like any other.
+  for (const name of ['toString', 'constructor', '__proto__', 'valueOf']) {
+    assert.throws(
+      () => parseHfConfig({ ...base, architectures: [name] }, 'c.json'),
+      oneLine(new RegExp(`architecture "${name}" is not supported \\(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM\\)`), UnsupportedError),
+    );
+  }
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'c.json'), oneLine(/"yarn"/, UnsupportedError));
   assert.throws(() => parseHfConfig({ ...base, hidden_size: '576' }, 'c.json'), oneLine(/hidden_size must be a positive integer, got "576"/));
   assert.throws(() => parseHfConfig({ ...base, num_key_value_heads: 4 }, 'c.json'), oneLine(/not a multiple/));
@@ -173,4 +180,65 @@ test('special tokens follow tokenizer_config.json, else the post-processor and c
   assert.deepEqual(model.specialTokens, { bos: 1, eos: 2, addBos: true });
   // The reference tokenizes "<|im_start|>user<|im_end|>" as [1, 414, 280, 2].
   assert.deepEqual(Tokenizer.forModel(model).encode('user'), [1, 414, 280]);
+});
+
+test('config.json of each family as the Hub has it (transformers 4 keys): Qwen3, Phi-4-mini, Gemma 2, Gemma 3', () => {
+  const qwen3 = parseHfConfig({
+    architectures: ['Qwen3ForCausalLM'], attention_bias: false, head_dim: 128, hidden_act: 'silu', hidden_size: 1024, intermediate_size: 3072,
+    max_position_embeddings: 40960, num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6,
+    rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, use_sliding_window: false, vocab_size: 151936,
+  }, 'c.json');
+  assert.equal(qwen3.headDim, 128);
+  assert.equal(qwen3.qkNorm, true);
+  assert.equal(qwen3.slidingWindow, undefined);
+  assert.throws(() => parseHfConfig({ architectures: ['Qwen3ForCausalLM'], use_sliding_window: true }, 'c.json'), oneLine(/use_sliding_window/, UnsupportedError));
+
+  const factors = (k: number) => Array.from({ length: 48 }, (_, i) => 1 + k * i);
+  const phi4 = parseHfConfig({
+    architectures: ['Phi3ForCausalLM'], hidden_act: 'silu', hidden_size: 3072, intermediate_size: 8192, max_position_embeddings: 131072,
+    num_attention_heads: 24, num_hidden_layers: 32, num_key_value_heads: 8, original_max_position_embeddings: 4096, partial_rotary_factor: 0.75,
+    rms_norm_eps: 1e-5, rope_scaling: { long_factor: factors(0.5), short_factor: factors(0.01), type: 'longrope' }, rope_theta: 10000,
+    sliding_window: 262144, tie_word_embeddings: true, vocab_size: 200064,
+  }, 'c.json');
+  assert.equal(phi4.headDim, 128);
+  assert.equal(phi4.rotaryDim, 96);
+  assert.equal(phi4.fusedProjections, true);
+  assert.equal(phi4.slidingWindow, 262144);
+  assert.equal(phi4.ropeScaling?.type, 'longrope');
+  assert.equal(phi4.ropeScaling?.originalMaxPositionEmbeddings, 4096);
+  // transformers' default attention factor: sqrt(1 + ln(131072 / 4096) / ln(4096)).
+  assert.ok(Math.abs(phi4.ropeScaling!.attentionFactor! - Math.sqrt(1 + Math.log(32) / Math.log(4096))) < 1e-12);
+  assert.deepEqual(phi4.ropeScaling?.longFactor, factors(0.5));
+  assert.throws(() => parseHfConfig({ architectures: ['Phi3ForCausalLM'], hidden_size: 3072, num_attention_heads: 24, partial_rotary_factor: 0.75,
+    rope_scaling: { long_factor: [1], short_factor: [1], type: 'su' }, original_max_position_embeddings: 4096, intermediate_size: 1, num_hidden_layers: 1, vocab_size: 1 }, 'c.json'),
+  oneLine(/longrope shortFactor has 1 values, expected 48/));
+
+  const gemma2 = parseHfConfig({
+    architectures: ['Gemma2ForCausalLM'], attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0, head_dim: 256, hidden_act: 'gelu_pytorch_tanh',
+    hidden_activation: 'gelu_pytorch_tanh', hidden_size: 2304, intermediate_size: 9216, max_position_embeddings: 8192, num_attention_heads: 8,
+    num_hidden_layers: 26, num_key_value_heads: 4, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_theta: 10000.0, sliding_window: 4096, vocab_size: 256000,
+  }, 'c.json');
+  assert.deepEqual(
+    { ...gemma2, layerTypes: gemma2.layerTypes!.slice(0, 4) },
+    {
+      architecture: 'gemma2', hiddenSize: 2304, intermediateSize: 9216, numLayers: 26, numHeads: 8, numKvHeads: 4, headDim: 256, vocabSize: 256000,
+      rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 8192, tieWordEmbeddings: true, attentionBias: false, slidingWindow: 4096,
+      normWeightOffset: true, hiddenActivation: 'gelu_tanh', embeddingMultiplier: Math.sqrt(2304), sandwichNorms: true, queryPreAttnScalar: 256,
+      attnLogitSoftcap: 50, finalLogitSoftcap: 30, layerTypes: ['sliding', 'full', 'sliding', 'full'],
+    },
+  );
+
+  const gemma3 = parseHfConfig({
+    architectures: ['Gemma3ForCausalLM'], attn_logit_softcapping: null, final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh',
+    hidden_size: 1152, intermediate_size: 6912, max_position_embeddings: 32768, num_attention_heads: 4, num_hidden_layers: 26, num_key_value_heads: 1,
+    query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_local_base_freq: 10000, rope_scaling: { rope_type: 'linear', factor: 8.0 }, rope_theta: 1000000,
+    sliding_window: 512, sliding_window_pattern: 6, vocab_size: 262144,
+  }, 'c.json');
+  assert.equal(gemma3.attnLogitSoftcap, undefined);
+  assert.equal(gemma3.finalLogitSoftcap, undefined);
+  assert.equal(gemma3.localRopeTheta, 10000);
+  assert.equal(gemma3.ropeTheta, 1000000);
+  assert.deepEqual(gemma3.ropeScaling, { type: 'linear', factor: 8 });
+  assert.equal(gemma3.qkNorm, true);
+  assert.deepEqual(gemma3.layerTypes!.slice(0, 12).join(' '), 'sliding sliding sliding sliding sliding full sliding sliding sliding sliding sliding full');
 });

@@ -4,7 +4,11 @@
 //   generate  a seq-token prompt, then new tokens one step at a time with the KV cache:
 //             tokens/s = batch * steps / decode time (the prompt is timed separately)
 //   matmul    one large float32 MatMul in onnxruntime, the practical GFLOP/s ceiling
+//   profile   what bench/llama-cpp-peer.mjs measures of llama.cpp, with the same field names:
+//             time to the first forward since the process started, prefill of batch 1 and 8,
+//             decode with the KV cache, and the process's peak RSS
 import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
 import type { CliCommand, ParsedArgs } from '../command';
 import { CliUsageError, numberOption, stringOption } from '../command';
 import { loadModel } from '../../runtime/model/load';
@@ -29,6 +33,8 @@ export const benchCommand: CliCommand = {
     '       (train: one full step with a 10-vector tag at the end: forward, backward to the tag and head, AdamW;',
     '        also timed with backward through every position, as autograd does)',
     '       tagllm bench matmul [--size N] [--json]',
+    '       tagllm bench profile --model PATH [--seq T] [--new-tokens N] [--repeats R] [--json]',
+    '       (first forward, prefill of batch 1 and 8, decode and peak RSS in one process, as bench/llama-cpp-peer.mjs)',
     '',
     '  --model PATH        a GGUF file or a Hugging Face folder',
     `  --shape NAME        a model with random weights built in memory: ${Object.keys(RANDOM_MODEL_PRESETS).join(', ')}`,
@@ -39,6 +45,7 @@ export const benchCommand: CliCommand = {
     '  --seconds S         forward, train: keep repeating for at least S seconds (default 3)',
     '  --prefix N          train: also time the step with the first N positions cached (the stage-3 prefix cache)',
     '  --size N            matmul: N x N times N x N (default 2048)',
+    '  --repeats R         profile: timed repeats of each measurement, median reported (default 5)',
     '  --json              print one JSON object',
   ].join('\n'),
   options: {
@@ -51,6 +58,7 @@ export const benchCommand: CliCommand = {
     seconds: { type: 'string' },
     prefix: { type: 'string' },
     size: { type: 'string' },
+    repeats: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(args) {
@@ -69,7 +77,9 @@ export const benchCommand: CliCommand = {
       const model = await benchModel(args);
       const timing = await benchTrainStep(model, positiveInt(args, 'batch', 1), positiveInt(args, 'seq', 64), numberOption(args, 'seconds', 3), numberOption(args, 'prefix', 0));
       result = { mode, model: model.source.path, ...timing };
-    } else throw new CliUsageError('bench needs a mode: forward, generate, train or matmul');
+    } else if (mode === 'profile') {
+      result = await benchProfile(args, positiveInt(args, 'seq', 64), positiveInt(args, 'new-tokens', 32), positiveInt(args, 'repeats', 5));
+    } else throw new CliUsageError('bench needs a mode: forward, generate, train, matmul or profile');
     process.stdout.write(args.values.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
   },
 };
@@ -174,6 +184,71 @@ async function benchGenerate(model: LoadedModel, batch: number, seq: number, new
   };
 }
 
+const PROFILE_PREFILL_BATCH = 8;
+
+/**
+ * One process's whole life with a model, measured as llama.cpp's peer is: the clock of the
+ * first forward starts when the process does (module loading, reading the file and compiling
+ * the session all count). One KV-cache session with logits at the last position serves
+ * prefill and decode, as llama.cpp's context does.
+ */
+async function benchProfile(args: ParsedArgs, seq: number, newTokens: number, repeats: number): Promise<BenchResult> {
+  const loadStart = performance.now();
+  const model = await benchModel(args);
+  const session = await DecoderSession.create(model, { logits: 'last', kvCache: true });
+  const loadMs = performance.now() - loadStart;
+  const prompts = new Map([1, PROFILE_PREFILL_BATCH].map((b) => [b, embedTokens(model, benchTokens(model, b * seq))]));
+  const prefill = (batch: number) => session.step(prompts.get(batch)!, [batch, seq], new BigInt64Array(batch * seq).fill(1n));
+  const first = await timed(() => prefill(1));
+  const firstForwardMs = performance.now();
+  const prefillTimes = new Map<number, Timing[]>([[1, []], [PROFILE_PREFILL_BATCH, []]]);
+  for (let i = 0; i < repeats; i++) for (const [batch, times] of prefillTimes) times.push(await timed(() => prefill(batch)));
+  const decodeTimes: Timing[] = [];
+  for (let i = 0; i < repeats; i++) {
+    let out = await prefill(1);
+    decodeTimes.push(await timed(async () => {
+      for (let n = 0; n < newTokens; n++) {
+        out = await session.step(embedTokens(model, [(seq + n * 31) % model.config.vocabSize]), [1, 1], new BigInt64Array(seq + n + 1).fill(1n), out.present);
+      }
+    }));
+  }
+  return {
+    mode: 'profile',
+    engine: 'tagllm',
+    model: model.source.path,
+    provider: session.provider,
+    ...fallbackNote(session.fallbackReason),
+    threads: availableParallelism(),
+    load_ms: round(loadMs),
+    first_forward_ms: round(firstForwardMs),
+    first_prefill_ms: round(first.ms),
+    ...rates('prefill_b1', seq, prefillTimes.get(1)!),
+    ...rates(`prefill_b${PROFILE_PREFILL_BATCH}`, PROFILE_PREFILL_BATCH * seq, prefillTimes.get(PROFILE_PREFILL_BATCH)!),
+    ...rates('decode', newTokens, decodeTimes),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024), // getrusage reports KiB
+  };
+}
+
+interface Timing {
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await work();
+  return { ms: performance.now() - t, cpuMs: cpuMilliseconds(process.cpuUsage(cpu)) };
+}
+
+/** Tokens per second of wall time and of process CPU time (all threads), medians over the timings. */
+function rates(name: string, tokens: number, timings: readonly Timing[]): BenchResult {
+  return {
+    [`${name}_tokens_per_s`]: round((tokens * 1000) / median(timings.map((t) => t.ms))),
+    [`${name}_tokens_per_cpu_s`]: round((tokens * 1000) / median(timings.map((t) => t.cpuMs))),
+  };
+}
+
 async function benchMatMul(n: number): Promise<BenchResult> {
   const g = new Graph('matmul');
   const a = g.input('a', 'float32', [n, n]);
@@ -197,7 +272,7 @@ function cpuMilliseconds(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
 }
 
-/** Why CUDA did not run, when it was asked for and fell back (`TAGLLM_DEVICE` auto or cuda). */
+/** Why a GPU provider did not run, when one was asked for and fell back (`--device` / `TAGLLM_DEVICE`). */
 function fallbackNote(reason: string | undefined): BenchResult {
   return reason === undefined ? {} : { provider_note: reason };
 }

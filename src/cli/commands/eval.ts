@@ -40,7 +40,7 @@ export const evalCommand: CliCommand = {
     }
     const [tag, meta] = chosen;
     const backend = await TrainSession.create(model);
-    const options = stageOptionsOf({ ...args, values: { ...args.values, tag } }, 'function', model, backend);
+    const options = { ...stageOptionsOf({ ...args, values: { ...args.values, tag } }, 'function'), model, backend };
     const report = await runStage({
       ...options,
       stage: options.inputColumns.length > 1 ? 'cross' : 'function',

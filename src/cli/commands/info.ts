@@ -4,6 +4,8 @@ import { statSync } from 'node:fs';
 import { loadModel, localModelPath } from '../../runtime/model/load';
 import { modelSpecOf, reportDownload } from '../modelArgument';
 import { summarizeGguf, summarizeLoaded, type ModelSummary } from '../../runtime/model/summary';
+import { ESTIMATE_CONTEXT_TOKENS, formatGigabytes } from '../../runtime/model/memoryEstimate';
+import { escapeControl } from '../../runtime/safeText';
 
 export const infoCommand: CliCommand = {
   name: 'info',
@@ -44,6 +46,7 @@ function summaryJson(s: ModelSummary): Record<string, unknown> {
     ropeTheta: c.ropeTheta,
     ropeScaling: c.ropeScaling ?? null,
     tiedEmbeddings: c.tieWordEmbeddings,
+    memoryEstimateBytes: s.memoryEstimate?.totalBytes ?? null,
   };
 }
 
@@ -63,5 +66,10 @@ function summaryText(s: ModelSummary): string {
     ['RoPE', `theta ${c.ropeTheta}${c.ropeScaling ? `, ${c.ropeScaling.type} scaling x${c.ropeScaling.factor}` : ''}`],
     ['output head', c.tieWordEmbeddings ? 'tied to the embeddings' : 'separate'],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n';
+  const m = s.memoryEstimate;
+  if (m) {
+    rows.push(['memory', `about ${formatGigabytes(m.totalBytes)} at peak (weights ${formatGigabytes(m.weightBytes)}, KV cache of ${ESTIMATE_CONTEXT_TOKENS} tokens ${formatGigabytes(m.kvCacheBytes)}, runtime ${formatGigabytes(m.overheadBytes)})`]);
+  }
+  // the architecture and tokenizer kind are strings from the file
+  return rows.map(([k, v]) => `${k.padEnd(13)} ${escapeControl(v)}`).join('\n') + '\n';
 }

@@ -63,7 +63,7 @@ export const predictCommand: CliCommand = {
 };
 
 /** --input as one value for the templates' single slot, or a file of rows keyed by slot. */
-function readInputs(input: string, slots: readonly string[]): SlotValues[] {
+export function readInputs(input: string, slots: readonly string[]): SlotValues[] {
   const isFile = existsSync(input) && statSync(input).isFile();
   if (!isFile) {
     if (slots.length !== 1) throw new CliUsageError(`the templates read ${slots.map((s) => `{${s}}`).join(', ')}; give --input a CSV file with those columns`);

@@ -2,10 +2,8 @@
 import type { OptionSpec, ParsedArgs } from '../command';
 import { CliUsageError, numberOption, requiredOption, stringOption } from '../command';
 import { inputKindOfDomain } from '../../runtime/data/examples';
-import type { LoadedModel } from '../../runtime/model/description';
 import { parseTagName, type TagName } from '../../runtime/tags/name';
-import type { TrainBackend } from '../../runtime/train/backend';
-import type { StageOptions } from '../../runtime/train/stages';
+import type { StageDataOptions } from '../../runtime/train/stages';
 import type { Stage } from '../../runtime/train/task';
 
 export const sharedTrainOptions: OptionSpec = {
@@ -53,7 +51,7 @@ export const sharedTrainHelp = [
   '  --batch N             effective batch size (default 32)',
   '  --limit N             use only the first N usable rows',
   '  --sample N            use a seeded random sample of N usable rows (split column kept)',
-  '  --max-length N        cut inputs to N characters (default 512)',
+  '  --max-length N        cut protein and text inputs to N characters; rows with a longer SMILES are skipped (default 512)',
 ];
 
 function list(value: string | undefined): string[] {
@@ -62,7 +60,7 @@ function list(value: string | undefined): string[] {
 
 const DEFAULT_COLUMN: Record<string, string> = { smiles: 'smiles', protein: 'sequence', text: 'text' };
 
-export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedModel, backend: TrainBackend): StageOptions {
+export function stageOptionsOf(args: ParsedArgs, stage: Stage): StageDataOptions {
   const tagFlag = stringOption(args, 'tag');
   const domainList = list(stringOption(args, 'domain'));
   const domains = (stage === 'domain' ? [tagFlag ?? domainList[0] ?? '<SMILES>'] : domainList.length > 0 ? domainList : ['<SMILES>']).map((d) => parseTagName(d, '--domain'));
@@ -79,8 +77,6 @@ export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedMode
   const functionTag = stage === 'domain' ? undefined : tagFlag === undefined ? undefined : parseTagName(tagFlag, '--tag');
   return {
     stage,
-    model,
-    backend,
     data: requiredOption(args, 'data'),
     inputColumns,
     domains: domains as TagName[],
@@ -98,5 +94,50 @@ export function stageOptionsOf(args: ParsedArgs, stage: Stage, model: LoadedMode
     ...(optionalNumber('limit') !== undefined && { limit: optionalNumber('limit') }),
     ...(optionalNumber('sample') !== undefined && { sample: optionalNumber('sample') }),
     ...(optionalNumber('max-length') !== undefined && { maxInputLength: optionalNumber('max-length') }),
+  };
+}
+
+/** Flags of a training run (`tagllm train`, `tagllm export-job`), beyond the data's. */
+export const trainingRunOptions: OptionSpec = {
+  stage: { type: 'string' },
+  freeze: { type: 'string' },
+  p: { type: 'string' },
+  lr: { type: 'string' },
+  'head-lr': { type: 'string' },
+  steps: { type: 'string' },
+  epochs: { type: 'string' },
+};
+
+export const trainingRunHelp = [
+  '  --stage S             domain: a domain tag by next-token likelihood on unlabeled text;',
+  '                        function: a function tag + linear head on one input column;',
+  '                        cross: a function tag on several inputs (domain tags frozen)',
+  '  --tag TAG             the tag to learn, e.g. "<SMILES>" (domain) or "<QED>" (function)',
+  ...sharedTrainHelp,
+  '  --freeze TAGS         tags that stay fixed (default: the domain tags in stage cross)',
+  '  --p N                 vectors per new tag (default 10)',
+  '  --lr X                peak learning rate of AdamW (default 0.001), cosine with 3% warm-up',
+  '  --head-lr X           peak learning rate of the linear head (default: 0.1 × --lr)',
+  '  --steps N | --epochs N  optimizer steps, or passes over the training rows (default 3 epochs,',
+  '                        with early stopping on the validation split)',
+];
+
+const STAGES: readonly Stage[] = ['domain', 'function', 'cross'];
+
+/** The run's data and training flags; checks --stage and --tag. */
+export function trainingRunOf(args: ParsedArgs): StageDataOptions {
+  const stage = (stringOption(args, 'stage') ?? 'function') as Stage;
+  if (!STAGES.includes(stage)) throw new CliUsageError(`--stage must be one of ${STAGES.join(', ')}, got "${stage}"`);
+  if (stage !== 'domain' && stringOption(args, 'tag') === undefined) throw new CliUsageError(`stage ${stage} needs --tag (the function tag, e.g. "<QED>")`);
+  const optional = (name: string) => (stringOption(args, name) === undefined ? undefined : numberOption(args, name, 0));
+  const freeze = stringOption(args, 'freeze');
+  return {
+    ...stageOptionsOf(args, stage),
+    ...(freeze !== undefined && { freeze: freeze.split(',').map((t) => parseTagName(t.trim(), '--freeze')) }),
+    ...(optional('p') !== undefined && { p: optional('p') }),
+    ...(optional('lr') !== undefined && { lr: optional('lr') }),
+    ...(optional('head-lr') !== undefined && { headLr: optional('head-lr') }),
+    ...(optional('steps') !== undefined && { steps: optional('steps') }),
+    ...(optional('epochs') !== undefined && { epochs: optional('epochs') }),
   };
 }

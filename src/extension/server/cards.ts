@@ -4,6 +4,7 @@ import { moleculeProperties } from '../../runtime/chem/descriptors';
 import { aromaticity, chargeAtPh, gravy, instabilityIndex, isoelectricPoint, normalizeProteinSequence, proteinMolecularWeight } from '../../runtime/chem/protein';
 import { loadRDKit, withMol } from '../../runtime/chem/rdkit';
 import { InvalidFileError } from '../../runtime/errors';
+import { quote } from '../../runtime/safeText';
 import type { EntityCard, EntityRef } from '../protocol';
 
 const structureWidth = 300;
@@ -30,7 +31,7 @@ async function describeMolecule(smiles: string): Promise<EntityCard> {
       ],
     };
   });
-  if (!card) throw new InvalidFileError(`RDKit cannot parse the SMILES "${smiles}"`, smiles);
+  if (!card) throw new InvalidFileError(`RDKit cannot parse the SMILES ${quote(smiles)}`);
   return card;
 }
 

@@ -1,8 +1,11 @@
-// Predictions of every function tag in the loaded bundles, on the configured model and device. The model
-// and bundles load on the first prediction after a (re)configuration, once, and are shared by all requests.
+// Predictions of every function tag in the loaded bundles, on the configured model and device: a number
+// from each tag with a head, and the text each text-output tag writes (greedy, a few dozen tokens). The
+// model and bundles load on the first prediction after a (re)configuration, once, and are shared by all
+// requests.
 import * as path from 'node:path';
 import { UsageError } from '../../runtime/errors';
 import type { LoadedModel } from '../../runtime/model/description';
+import { createTextGenerator, type TextGenerator } from '../../runtime/generateText';
 import { createPredictor, type Prediction, type Predictor } from '../../runtime/predict';
 import { evidenceText } from '../../runtime/tags/evidenceText';
 import { loadTagBundle } from '../../runtime/tags/bundleFiles';
@@ -19,6 +22,18 @@ const slotOf = { smiles: 'smiles', protein: 'seq' } as const;
 /** Inputs per decoder run when many predictions are asked for at once. */
 const maxBatch = 32;
 
+/** A text-output tag's words in a hover: a sentence or so, quick to write on a CPU. */
+const maxWrittenTokens = 32;
+
+/** A text-output tag that writes for one kind of entity: its template reads that entity's slot alone. */
+interface Writer {
+  generator: TextGenerator;
+  tag: string;
+  template: string;
+  slot: string;
+  bundle: string;
+}
+
 interface Job {
   loaded: Loaded;
   input: SlotValues;
@@ -30,6 +45,7 @@ interface Loaded {
   modelName: string;
   device: string;
   predictors: Predictor[];
+  writers: Writer[];
 }
 
 export class PredictionEngine {
@@ -97,10 +113,17 @@ export class PredictionEngine {
     try {
       const results: TagPrediction[][] = jobs.map(() => []);
       for (const predictor of loaded.predictors) {
+        if (predictor.registry.predictors.length === 0) continue;
         const served = jobs.flatMap((job, i) => (predictor.applicableTags(job.input).length > 0 ? [i] : []));
         if (served.length === 0) continue;
         const values = await predictor.predict(served.map((i) => jobs[i].input));
         values.forEach((forInput, k) => results[served[k]].push(...forInput.map((p) => tagPrediction(p, forInput))));
+      }
+      for (const writer of loaded.writers) {
+        const served = jobs.flatMap((job, i) => (typeof job.input[writer.slot] === 'string' ? [i] : []));
+        if (served.length === 0) continue;
+        const written = await writer.generator.generate(served.map((i) => jobs[i].input), { template: writer.template, maxNewTokens: maxWrittenTokens });
+        written.forEach((w, k) => results[served[k]].push({ tag: writer.tag, text: w.text, bundle: writer.bundle }));
       }
       jobs.forEach((job, i) => job.resolve(results[i]));
     } catch (error) {
@@ -123,7 +146,7 @@ export class PredictionEngine {
 
   private async loadFor(config: RuntimeConfig): Promise<Loaded> {
     const modelName = config.modelPath ? path.basename(config.modelPath) : 'no model';
-    if (config.bundlePaths.length === 0) return { modelName, device: config.device, predictors: [] };
+    if (config.bundlePaths.length === 0) return { modelName, device: config.device, predictors: [], writers: [] };
     const started = performance.now();
     const model = await sharedModel(config.modelPath);
     const fingerprint = modelFingerprint(model);
@@ -136,9 +159,10 @@ export class PredictionEngine {
       }
     }
     const predictors = await this.predictorsFor(model, bundles, config);
+    const writers = await this.writersFor(model, bundles, config);
     const device = predictors[0]?.provider ?? config.device;
-    for (const p of predictors) if (p.fallbackReason) this.log(`CUDA not used: ${p.fallbackReason}`);
-    const loaded = { modelName, device, predictors };
+    for (const p of predictors) if (p.fallbackReason) this.log(`GPU not used: ${p.fallbackReason}`);
+    const loaded = { modelName, device, predictors, writers };
     this.log(`loaded ${modelName} with ${bundles.length} bundle(s) on ${device} in ${(performance.now() - started).toFixed(0)} ms; function tags: ${infoOf(loaded).tags.join(', ') || 'none'}`);
     this.onInfo(infoOf(loaded));
     return loaded;
@@ -167,10 +191,35 @@ export class PredictionEngine {
     }
     return predictors;
   }
+
+  /** The text-output tags whose template reads a molecule or a sequence alone ({smiles} or {seq}). */
+  private async writersFor(model: LoadedModel, bundles: SourcedTagBundle[], config: RuntimeConfig): Promise<Writer[]> {
+    if (!bundles.some((b) => Object.values(b.bundle.meta.tags).some((t) => t.output === 'text'))) return [];
+    let generator: TextGenerator;
+    try {
+      generator = await createTextGenerator({ model, bundles, provider: config.device });
+    } catch (error) {
+      this.log(`text-output tags unavailable: ${(error as Error).message}`);
+      return [];
+    }
+    const slots: readonly string[] = Object.values(slotOf);
+    return generator.registry.textWriters.flatMap((tag) => {
+      if (tag.meta.template === undefined) return [];
+      try {
+        const read = generator.promptTemplate(tag.meta.template).slots;
+        if (read.length === 1 && slots.includes(read[0])) return [{ generator, tag: tag.name, template: tag.meta.template, slot: read[0], bundle: path.basename(tag.bundlePath) }];
+        this.log(`text-output tag ${tag.name} reads ${read.map((s) => `{${s}}`).join(', ')}; hovers fill {smiles} or {seq} alone`);
+      } catch (error) {
+        this.log(`skipping text-output tag ${tag.name}: ${(error as Error).message}`);
+      }
+      return [];
+    });
+  }
 }
 
 function infoOf(loaded: Loaded): RuntimeInfo {
-  return { model: loaded.modelName, device: loaded.device, tags: [...new Set(loaded.predictors.flatMap((p) => p.registry.predictors.map((t) => t.name)))] };
+  const tags = [...loaded.predictors.flatMap((p) => p.registry.predictors.map((t) => t.name)), ...loaded.writers.map((w) => w.tag)];
+  return { model: loaded.modelName, device: loaded.device, tags: [...new Set(tags)] };
 }
 
 /** A runtime prediction as the protocol carries it; a tag with several outputs (Tox21) names each. */

@@ -12,15 +12,18 @@ import type {
   RuntimeInfo,
   ScanParams,
   ScannedEntity,
+  ExportJobParams,
+  ExportJobResult,
   TrainDomainParams,
   TrainFunctionParams,
   TrainProgress,
   TrainResult,
 } from '../protocol';
 import { LruCache } from '../lruCache';
+import { gpuReport, gpuReportText, type GpuReport } from '../../runtime/session/gpuReport';
 import { describeEntity } from './cards';
 import { PredictionEngine } from './predictionEngine';
-import { dataColumns, evaluateTag, trainDomainTag, trainFunctionTag } from './training';
+import { dataColumns, evaluateTag, exportJob, trainDomainTag, trainFunctionTag } from './training';
 
 const keyOf = (ref: EntityRef) => `${ref.kind}\u0000${ref.text}`;
 
@@ -62,6 +65,12 @@ export class RuntimeService {
     return dataColumns(dataPath);
   }
 
+  async checkGpu(): Promise<{ report: GpuReport; text: string }> {
+    const report = await gpuReport();
+    this.log(`GPU check: ${report.probes.map((p) => `${p.provider} ${p.ok ? `${p.matmulMs} ms` : 'did not run'}`).join(', ')}`);
+    return { report, text: gpuReportText(report) };
+  }
+
   predict(ref: EntityRef): Promise<Predictions> {
     return this.engine.predict(ref);
   }
@@ -77,6 +86,12 @@ export class RuntimeService {
   async trainDomainTag(params: TrainDomainParams, token: CancellationToken, progress: (p: TrainProgress) => void): Promise<TrainResult> {
     const result = await trainDomainTag(this.config, params, { signal: abortSignalOf(token), progress, log: this.log });
     this.engine.reset();
+    return result;
+  }
+
+  async exportJob(params: ExportJobParams): Promise<ExportJobResult> {
+    const result = await exportJob(this.config, params);
+    this.log(`exported a training job of ${params.tagName} -> ${result.jobDir}`);
     return result;
   }
 

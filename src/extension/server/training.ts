@@ -1,5 +1,5 @@
 // Training and evaluation in the runtime process: the training module's stage runner for Train Function
-// Tag and Train Domain Tag, and the predictor over a labelled file for Evaluate Tag (which also needs the
+// Tag and Train Domain Tag (and Export Training Job, the same run as a job folder for PyTorch), and the predictor over a labelled file for Evaluate Tag (which also needs the
 // individual predictions, for the parity plot).
 import * as path from 'node:path';
 import { inputKindOfDomain, loadExamples } from '../../runtime/data/examples';
@@ -12,12 +12,16 @@ import { parseTagName, type TagName } from '../../runtime/tags/name';
 import { lastTag, parseTemplate } from '../../runtime/tags/template';
 import { classificationMetrics, regressionMetrics } from '../../runtime/train/metrics';
 import { runStage, type StageOptions, type StageReport } from '../../runtime/train/stages';
+import { runTextStage } from '../../runtime/train/textStage';
 import { trainSession } from '../../runtime/session/trainSession';
-import type { EvaluateParams, EvaluateResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
+import { exportTrainingJob } from '../../runtime/train/exportJob';
+import type { EvaluateParams, EvaluateResult, ExportJobParams, ExportJobResult, Metrics, RuntimeConfig, TrainDomainParams, TrainFunctionParams, TrainProgress, TrainResult } from '../protocol';
 import { sharedModel } from './models';
 
 /** Rows an evaluation reads at most: enough for a parity plot and stable metrics, bounded in time. */
 const maxEvaluationRows = 2000;
+/** Test rows a text-output tag writes for after training (each a generation, so slower than a regression row). */
+const maxTextTestRows = 100;
 
 export function dataColumns(dataPath: string): string[] {
   return [...readRecords(dataPath).columns];
@@ -68,8 +72,15 @@ async function trainStage(config: RuntimeConfig, choice: StageChoice, tag: TagNa
 }
 
 export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionParams, run: RunChannel): Promise<TrainResult> {
+  if (params.output === 'text') return trainTextTag(config, params, parseTagName(params.tagName, 'tag name'), run);
+  const choice = functionChoice(params);
+  return trainStage(config, choice, choice.functionTag!, params.outDir, run);
+}
+
+/** The stage a Train Function Tag choice runs: function on one input, cross on several. */
+function functionChoice(params: TrainFunctionParams): StageChoice {
   const functionTag = parseTagName(params.tagName, 'tag name');
-  const choice: StageChoice = {
+  return {
     stage: params.inputColumns.length > 1 ? 'cross' : 'function',
     data: params.dataPath,
     inputColumns: params.inputColumns,
@@ -77,15 +88,49 @@ export function trainFunctionTag(config: RuntimeConfig, params: TrainFunctionPar
     functionTag,
     label: params.labelColumn,
     steps: params.steps,
+    resume: params.resume === true,
   };
-  return trainStage(config, choice, functionTag, params.outDir, run);
+}
+
+/** Export Training Job: the choices of Train Function Tag as a job folder (data, job.json, torchrun and Slurm scripts) at outDir. */
+export async function exportJob(config: RuntimeConfig, params: ExportJobParams): Promise<ExportJobResult> {
+  const model = await sharedModel(config.modelPath);
+  const { job, rows } = await exportTrainingJob({ ...functionChoice(params), model, out: params.outDir });
+  return { jobDir: params.outDir, rows, steps: job.steps };
+}
+
+/**
+ * A text-output function tag: the label column is the text it learns to write, after the inputs in the
+ * paper's placement (`Input: <SMILES> {smiles} Output: <TAG> {label}`); the result's metrics are chrF
+ * and BLEU on the test rows, beside the untagged model with an instruction and with 3 solved examples.
+ */
+async function trainTextTag(config: RuntimeConfig, params: TrainFunctionParams, functionTag: TagName, run: RunChannel): Promise<TrainResult> {
+  const model = await sharedModel(config.modelPath);
+  const backend = await trainSession(model, { provider: config.device });
+  const table = readRecords(params.dataPath);
+  const slots = [...params.inputColumns, params.labelColumn].map((c) => c.trim().toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]/, 'c$&'));
+  const inputs = params.inputColumns.map((_, k) => `${parseTagName(params.domainTags[k], 'domain tag')} {${slots[k]}}`).join(' ');
+  const template = `Input: ${inputs} Output: ${functionTag} {${slots.at(-1)}}`;
+  const index = [...params.inputColumns, params.labelColumn].map((c) => table.columns.indexOf(c));
+  const report = await runTextStage({
+    stage: params.inputColumns.length > 1 ? 'cross' : 'function', model, backend, dataName: params.dataPath, tasks: [{ template }],
+    rows: table.rows.map((row) => Object.fromEntries(slots.map((slot, k) => [slot, row[index[k]] ?? '']))),
+    steps: params.steps, out: params.outDir, signal: run.signal, testRows: maxTextTestRows, onMessage: run.log,
+    onProgress: (p) => run.progress({ step: p.step, totalSteps: p.totalSteps, loss: p.loss, ...(p.validationLoss !== undefined && { validLoss: p.validationLoss }) }),
+  });
+  const [task] = report.tasks;
+  return {
+    bundlePath: report.out ?? params.outDir, tag: functionTag, nTrain: report.n_train, nTest: Math.min(report.n_test, maxTextTestRows),
+    test: { ...task.test }, baselines: Object.fromEntries(Object.entries(task.baselines).map(([k, v]) => [k, { ...v }])),
+    steps: report.steps, stoppedBy: report.stopped_by, wallSeconds: report.wall_s,
+  };
 }
 
 export function trainDomainTag(config: RuntimeConfig, params: TrainDomainParams, run: RunChannel): Promise<TrainResult> {
   const tag = parseTagName(params.tagName, 'tag name');
   // Files without columns (.smi, .txt) give one item per line: column `smiles` for .smi, `text` otherwise.
   const column = params.inputColumn ?? (/\.smi$/i.test(params.dataPath) ? 'smiles' : 'text');
-  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps };
+  const choice: StageChoice = { stage: 'domain', data: params.dataPath, inputColumns: [column], domains: [tag], steps: params.steps, resume: params.resume === true };
   return trainStage(config, choice, tag, params.outDir, run);
 }
 

@@ -69,7 +69,26 @@ export function parseDelimited(text: string, path: string, delimiter = delimiter
   const rows = records.slice(1);
   rows.forEach((r, k) => {
     if (r.length !== columns.length)
-      throw new InvalidFileError(`line ${starts[k + 1]}: ${r.length} fields, but the header has ${columns.length}`, path);
+      throw new InvalidFileError(`line ${starts[k + 1]}: ${r.length} fields, but the header has ${columns.length}${delimiterHint(text, delimiter)}`, path);
   });
   return { columns, rows, lines: starts.slice(1) };
+}
+
+const DELIMITER_NAMES: ReadonlyMap<string, string> = new Map([
+  [',', 'commas'],
+  ['\t', 'tabs'],
+  [';', 'semicolons'],
+  ['|', 'vertical bars'],
+]);
+
+/** When the header splits into more columns on another common delimiter, say so: the field count alone does not tell. */
+function delimiterHint(text: string, used: string): string {
+  const header = text.split('\n', 1)[0];
+  const usedColumns = header.split(used).length;
+  for (const [d, name] of DELIMITER_NAMES) {
+    if (d !== used && header.split(d).length > usedColumns) {
+      return `; the file looks separated by ${name}, but it is read as separated by ${DELIMITER_NAMES.get(used)} (from its extension or first line)`;
+    }
+  }
+  return '';
 }

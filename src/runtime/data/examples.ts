@@ -1,13 +1,15 @@
 // Training and evaluation examples from a data file: one or more input columns (SMILES,
 // protein sequences or plain text), an optional numeric label (a column, or a property
 // computed from the input), and an optional split column. Rows with an unparseable
-// SMILES, an illegal protein letter, or an empty / non-numeric label are skipped and
-// counted, never fatal, unless no row is left.
+// SMILES (or one RDKit-js cannot survive: see chem/rdkit.ts), an illegal protein letter, or an
+// empty, non-numeric or non-finite label, or one too large to standardize (a fit would overflow),
+// are skipped and counted before any fit, never fatal, unless no row is left.
 import { InvalidFileError, UsageError } from '../errors';
 import { isMoleculeDescriptor, moleculeDescriptor, MOLECULE_DESCRIPTORS } from '../chem/descriptors';
 import { isProteinDescriptor, normalizeProteinSequence, proteinDescriptor, PROTEIN_DESCRIPTORS } from '../chem/protein';
-import { loadRDKit, type RDKit } from '../chem/rdkit';
+import { loadRDKit, MoleculeRejectedError, withMol, type RDKit } from '../chem/rdkit';
 import { readRecords } from './records';
+import { quote } from '../safeText';
 import { SeededRng } from '../train/rng';
 import type { Table } from './delimited';
 
@@ -60,7 +62,7 @@ export interface ExampleSpec {
    * matches) is computed for the sample, not for the whole file.
    */
   readonly sample?: { readonly size: number; readonly seed: number };
-  /** Cut protein and text inputs to this many characters before computing labels (SMILES are never cut). */
+  /** Cut protein and text inputs to this many characters before validation; longer SMILES are skipped (a SMILES is never cut). */
   readonly maxInputLength?: number;
 }
 
@@ -73,6 +75,8 @@ export function inputKindOfDomain(domainTag: string): InputKind {
 }
 
 const KEEP_SKIPPED = 20;
+/** Squares of labels up to this size, summed over any number of rows a file can hold, stay finite in float64. */
+export const MAX_LABEL_MAGNITUDE = 1e150;
 
 function columnIndex(table: Table, name: string, path: string, what: string): number {
   const i = table.columns.indexOf(name);
@@ -96,25 +100,27 @@ function labelSource(table: Table, spec: ExampleSpec): LabelSource {
   );
 }
 
-function validateInput(rdkit: RDKit | undefined, kind: InputKind, raw: string): { value?: string; reason?: string } {
+function validateInput(rdkit: RDKit | undefined, kind: InputKind, raw: string, maxLength: number | undefined): { value?: string; reason?: string } {
   const v = raw.trim();
   if (v === '') return { reason: 'empty' };
-  if (kind === 'protein') {
-    const seq = normalizeProteinSequence(v);
-    return seq ? { value: seq } : { reason: 'letters that are not amino acids' };
-  }
+  // Limits apply before validation: RDKit and the protein rules then see only what training will use.
   if (kind === 'smiles') {
-    const mol = rdkit!.get_mol(v);
-    if (!mol) return { reason: 'RDKit cannot parse the SMILES' };
+    if (maxLength !== undefined && v.length > maxLength) return { reason: `the SMILES is ${v.length} characters long, over the --max-length of ${maxLength} (a SMILES cannot be cut)` };
     try {
-      if (!mol.is_valid()) return { reason: 'RDKit cannot parse the SMILES' };
       // molblocks from SD files become SMILES, the form the model reads
-      return { value: v.includes('M  END') ? mol.get_smiles() : v };
-    } finally {
-      mol.delete();
+      const value = withMol(rdkit!, v, (mol) => (v.includes('M  END') ? mol.get_smiles() : v));
+      return value === undefined ? { reason: 'RDKit cannot parse the SMILES' } : { value };
+    } catch (error) {
+      if (error instanceof MoleculeRejectedError) return { reason: error.reason };
+      throw error;
     }
   }
-  return { value: v };
+  const kept = maxLength === undefined ? v : v.slice(0, maxLength);
+  if (kind === 'protein') {
+    const seq = normalizeProteinSequence(kept);
+    return seq ? { value: seq } : { reason: 'letters that are not amino acids' };
+  }
+  return { value: kept };
 }
 
 export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
@@ -124,7 +130,7 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
   const splitIdx = spec.splitColumn === undefined ? -1 : columnIndex(table, spec.splitColumn, spec.path, 'split');
   const label = labelSource(table, spec);
   const multiIdx = (spec.labels ?? []).map((c) => columnIndex(table, c, spec.path, 'label'));
-  const rdkit = spec.inputKinds.includes('smiles') ? await loadRDKit() : undefined;
+  const needsRdkit = spec.inputKinds.includes('smiles');
   const examples: Example[] = [];
   const skipped: SkippedRow[] = [];
   let nSkipped = 0;
@@ -138,15 +144,17 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
     if (examples.length >= wanted) break;
     const row = table.rows[r];
     const line = table.lines[r];
+    // per row: a molecule that traps RDKit replaces the instance, and the next row must use the new one
+    const rdkit = needsRdkit ? await loadRDKit() : undefined;
     const inputs: string[] = [];
     let bad = false;
     for (let k = 0; k < inputIdx.length && !bad; k++) {
       const kind = spec.inputKinds[k];
-      const { value, reason } = validateInput(rdkit, kind, row[inputIdx[k]]);
+      const { value, reason } = validateInput(rdkit, kind, row[inputIdx[k]], spec.maxInputLength);
       if (value === undefined) {
         skip(line, spec.inputColumns[k], reason!);
         bad = true;
-      } else inputs.push(kind === 'smiles' || spec.maxInputLength === undefined ? value : value.slice(0, spec.maxInputLength));
+      } else inputs.push(value);
     }
     if (bad) continue;
     let y: number | undefined;
@@ -154,11 +162,21 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
       const raw = row[label.index].trim();
       y = raw === '' ? NaN : Number(raw);
       if (!Number.isFinite(y)) {
-        skip(line, spec.label!, raw === '' ? 'empty label' : `label "${raw}" is not a number`);
+        skip(line, spec.label!, raw === '' ? 'empty label' : Number.isNaN(y) ? `label ${quote(raw)} is not a number` : `label ${quote(raw)} is not finite`);
+        continue;
+      }
+      if (Math.abs(y) > MAX_LABEL_MAGNITUDE) {
+        skip(line, spec.label!, `label ${quote(raw)} is beyond ±${MAX_LABEL_MAGNITUDE}: its square overflows when the labels are standardized`);
         continue;
       }
     } else if (label?.kind === 'computed') {
-      y = spec.inputKinds[0] === 'smiles' ? moleculeDescriptor(rdkit!, inputs[0], label.name as never) : proteinDescriptor(inputs[0], label.name as never);
+      try {
+        y = spec.inputKinds[0] === 'smiles' ? moleculeDescriptor(rdkit!, inputs[0], label.name as never) : proteinDescriptor(inputs[0], label.name as never);
+      } catch (error) {
+        if (!(error instanceof MoleculeRejectedError)) throw error;
+        skip(line, spec.inputColumns[0], error.reason);
+        continue;
+      }
       if (y === undefined || !Number.isFinite(y)) {
         skip(line, spec.inputColumns[0], `cannot compute ${label.name}`);
         continue;
@@ -169,7 +187,7 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
       targets = multiIdx.map((k) => (row[k].trim() === '' ? NaN : Number(row[k].trim())));
       const bad = targets.findIndex((v, k) => !Number.isFinite(v) && row[multiIdx[k]].trim() !== '');
       if (bad >= 0) {
-        skip(line, spec.labels![bad], `label "${row[multiIdx[bad]].trim()}" is not a number`);
+        skip(line, spec.labels![bad], `label ${quote(row[multiIdx[bad]].trim())} is not a number`);
         continue;
       }
       if (targets.every((v) => Number.isNaN(v))) {

@@ -35,10 +35,10 @@ export function readRecords(path: string): Table {
   if (/\.(sdf|sd)$/i.test(path)) {
     const records = parseSdf(text);
     if (records.length === 0) throw new InvalidFileError('no SD records (no "$$$$" line)', path);
-    const names = [...new Set(records.flatMap((r) => Object.keys(r.properties)))];
+    const names = [...new Set(records.flatMap((r) => [...r.properties.keys()]))];
     return {
       columns: ['molblock', ...names],
-      rows: records.map((r) => [r.molblock, ...names.map((n) => r.properties[n] ?? '')]),
+      rows: records.map((r) => [r.molblock, ...names.map((n) => r.properties.get(n) ?? '')]),
       lines: records.map((r) => r.line),
     };
   }

@@ -3,7 +3,8 @@
 
 export interface SdfRecord {
   readonly molblock: string;
-  readonly properties: Readonly<Record<string, string>>;
+  /** Keyed by names from the file, so a Map: `constructor` or `__proto__` are property names like any other. */
+  readonly properties: ReadonlyMap<string, string>;
   /** 1-based line where the record starts. */
   readonly line: number;
 }
@@ -16,14 +17,14 @@ export function parseSdf(text: string): SdfRecord[] {
     if (lines[i].trim() !== '$$$$') continue;
     const block = lines.slice(start, i);
     const end = block.findIndex((l) => l.trim() === 'M  END');
-    const properties: Record<string, string> = {};
+    const properties = new Map<string, string>();
     if (end >= 0) {
       for (let k = end + 1; k < block.length; k++) {
         const m = /^>.*<([^>]+)>/.exec(block[k]);
         if (!m) continue;
         const values: string[] = [];
         for (k++; k < block.length && block[k].trim() !== ''; k++) values.push(block[k]);
-        properties[m[1]] = values.join('\n');
+        properties.set(m[1], values.join('\n'));
       }
     }
     const molblock = end >= 0 ? block.slice(0, end + 1).join('\n') : '';

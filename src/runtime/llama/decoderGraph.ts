@@ -1,10 +1,11 @@
 /**
- * A Llama-family decoder (Llama, Mistral, Qwen2, SmolLM) as an ONNX graph, from Hugging Face
- * weights. One function per block, top to bottom: rotary tables, attention mask, RMSNorm,
- * attention, MLP, the layer, the model.
+ * A Llama-family decoder (Llama, Mistral, Qwen2/3, SmolLM, Phi-3, Gemma 2/3) as an ONNX graph,
+ * from Hugging Face weights. One function per block, top to bottom: rotary tables, attention
+ * masks, RMSNorm, attention, MLP, the layer, the model. Each family's departures from Llama are
+ * config switches read by the block they change (see model/description.ts).
  *
  * Graph inputs:
- *   inputs_embeds  float32 [batch, seq, hidden]
+ *   inputs_embeds  float32 [batch, seq, hidden]   embedding rows (Gemma's sqrt(hidden) scale is applied here)
  *   attention_mask int64   [batch, past+seq]   1 = attend, 0 = padding (left or right)
  *   past_key_values.{i}.key / .value  float32 [batch, kvHeads, past, headDim]   (kvCache only)
  * Graph outputs:
@@ -13,15 +14,16 @@
  *   present.{i}.key / .value  float32 [batch, kvHeads, past+seq, headDim]   (kvCache only)
  *
  * Positions come from the mask (cumulative sum - 1), so a left-padded row numbers its real
- * tokens from 0. GQA never materializes repeated KV heads: queries are grouped as
- * [batch, kvHeads, groups, seq, headDim] and MatMul broadcasts K/V over the group axis.
- * Projection weights are stored pre-transposed ([in, out]) so every linear layer is one MatMul;
- * q/k/v and gate/up are packed side by side, so each group is one MatMul and a Split.
+ * tokens from 0. A sliding layer's window counts cache positions, as transformers does. GQA
+ * never materializes repeated KV heads: queries are grouped as [batch, kvHeads, groups, seq,
+ * headDim] and MatMul broadcasts K/V over the group axis. Projection weights are stored
+ * pre-transposed ([in, out]) so every linear layer is one MatMul; q/k/v and gate/up are packed
+ * side by side (or stored fused, Phi-3), so each group is one MatMul and a Split.
  */
-import type { LlamaConfig, WeightMap } from '../model/description';
+import type { LayerAttention, LlamaConfig, WeightMap } from '../model/description';
 import { InvalidFileError } from '../errors';
 import { Graph, type Value } from '../graph/graph';
-import { ropeInverseFrequencies } from './rope';
+import { ropeInverseFrequencies, rotaryDim, type RopeTable } from './rope';
 
 export type LogitsMode = 'none' | 'last' | 'all';
 
@@ -47,6 +49,15 @@ export const pastValueName = (layer: number) => `past_key_values.${layer}.value`
 export const presentKeyName = (layer: number) => `present.${layer}.key`;
 export const presentValueName = (layer: number) => `present.${layer}.value`;
 
+/** Whether a layer attends to every earlier key or only to the last `slidingWindow`. */
+export function layerAttention(config: LlamaConfig, layer: number): LayerAttention {
+  if (config.slidingWindow === undefined) return 'full';
+  return config.layerTypes?.[layer] ?? 'sliding';
+}
+
+/** What a layer reads that depends only on its attention kind: rotary tables and mask bias. */
+type PerAttention<T> = Readonly<Record<LayerAttention, T>>;
+
 export function buildDecoderGraph(config: LlamaConfig, weights: WeightMap, options: DecoderGraphOptions): DecoderGraph {
   const g = new Graph('llama_decoder');
   const total = options.kvCache ? 'past+seq' : 'seq';
@@ -55,44 +66,64 @@ export function buildDecoderGraph(config: LlamaConfig, weights: WeightMap, optio
   const w = new Weights(g, weights);
 
   const rotary = rotaryTables(g, config, inputsEmbeds, attentionMask);
-  const maskBias = attentionBias(g, inputsEmbeds, attentionMask, total);
+  const maskBias = attentionBiases(g, config, inputsEmbeds, attentionMask, total);
 
-  let x = inputsEmbeds;
+  let x = config.embeddingMultiplier === undefined ? inputsEmbeds : g.mul(inputsEmbeds, g.scalar(config.embeddingMultiplier, 'embedding_multiplier'));
   for (let layer = 0; layer < config.numLayers; layer++) {
     const past = options.kvCache ? pastKeyValues(g, config, layer) : undefined;
-    x = decoderLayer(g, config, w, layer, x, rotary, maskBias, past);
+    const kind = layerAttention(config, layer);
+    x = decoderLayer(g, config, w, layer, x, rotary[kind], maskBias[kind], past);
   }
-  const hidden = g.output(rmsNorm(g, x, w.vector('model.norm.weight'), config.rmsNormEps), 'hidden');
+  const hidden = g.output(norm(g, config, w, x, 'model.norm.weight'), 'hidden');
 
   if (options.logits === 'none') return { graph: g, inputsEmbeds, attentionMask, hidden };
   const head = w.linear(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
   const fromHidden = options.logits === 'last' ? g.slice(hidden, [-1], [SLICE_TO_END], [1], ['batch', 1, config.hiddenSize]) : hidden;
-  const logits = g.output(g.matMul(fromHidden, head), 'logits');
+  const logits = g.output(softcap(g, g.matMul(fromHidden, head), config.finalLogitSoftcap), 'logits');
   return { graph: g, inputsEmbeds, attentionMask, hidden, logits };
 }
 
 interface Rotary {
-  /** [batch, 1, seq, headDim]: broadcasts over heads. */
+  /** [batch, 1, seq, rotaryDim]: broadcasts over heads. */
   readonly cos: Value;
   readonly sin: Value;
 }
 
-/** cos/sin of position * inverse frequency, positions counted from the mask. */
-function rotaryTables(g: Graph, config: LlamaConfig, inputsEmbeds: Value, mask: Value): Rotary {
+/** cos/sin of position * inverse frequency, positions counted from the mask; Gemma 3's local layers have their own. */
+function rotaryTables(g: Graph, config: LlamaConfig, inputsEmbeds: Value, mask: Value): PerAttention<Rotary> {
   const seqLen = g.shapeOf(inputsEmbeds, 1, 2);
   const positionsAll = g.sub(g.cumSum(mask, 1), g.int64s([1], 'one'));
   const positions = g.sliceDynamic(positionsAll, g.neg(seqLen), g.int64s([SLICE_TO_END], 'end'), [1], ['batch', 'seq']);
-  const invFreq = g.initializer('rope.inv_freq', 'float32', [config.headDim / 2], ropeInverseFrequencies(config));
+  const full = rotaryTable(g, config, positions, {});
+  return { full, sliding: config.localRopeTheta === undefined ? full : rotaryTable(g, config, positions, { local: true }) };
+}
+
+function rotaryTable(g: Graph, config: LlamaConfig, positions: Value, table: RopeTable): Rotary {
+  const half = rotaryDim(config) / 2;
+  const prefix = table.local ? 'rope.local' : 'rope';
+  let invFreq = g.initializer(`${prefix}.inv_freq`, 'float32', [half], ropeInverseFrequencies(config, table));
+  const scaling = table.local ? undefined : config.ropeScaling;
+  if (scaling?.type === 'longrope') {
+    // transformers switches every position to the long factors once the call's last position
+    // reaches the original context (cached keys keep the rotation they were stored with).
+    const long = g.initializer(`${prefix}.inv_freq_long`, 'float32', [half], ropeInverseFrequencies(config, { long: true }));
+    const last = g.reduceMax(positions, [0, 1], false);
+    const beyond = g.greater(last, g.initializer('rope.last_short_position', 'int64', [], BigInt64Array.of(BigInt(scaling.originalMaxPositionEmbeddings! - 1))));
+    invFreq = g.where(beyond, long, invFreq);
+  }
   const freqs = g.mul(g.unsqueeze(g.cast(positions, 'float32'), [2]), invFreq);
   const angles = g.unsqueeze(g.concat([freqs, freqs], -1), [1]);
-  return { cos: g.cos(angles), sin: g.sin(angles) };
+  const factor = scaling?.attentionFactor ?? 1;
+  const scaled = (v: Value) => (factor === 1 ? v : g.mul(v, g.scalar(factor, 'rope_attention_factor')));
+  return { cos: scaled(g.cos(angles)), sin: scaled(g.sin(angles)) };
 }
 
 /**
- * Additive attention bias [batch, 1, seq, past+seq]: 0 where query i may see key j (j is not
- * padding and j <= past + i), float32 lowest elsewhere.
+ * Additive attention biases [batch, 1, seq, past+seq]: 0 where query i may see key j (j is not
+ * padding and j <= past + i; for a sliding layer also past + i - j < slidingWindow), float32
+ * lowest elsewhere.
  */
-function attentionBias(g: Graph, inputsEmbeds: Value, mask: Value, total: string): Value {
+function attentionBiases(g: Graph, config: LlamaConfig, inputsEmbeds: Value, mask: Value, total: string): PerAttention<Value> {
   const seqLen = g.dimOf(inputsEmbeds, 1);
   const totalLen = g.dimOf(mask, 1);
   const pastLen = g.sub(totalLen, seqLen);
@@ -102,8 +133,12 @@ function attentionBias(g: Graph, inputsEmbeds: Value, mask: Value, total: string
   const queryIndex = g.unsqueeze(g.range(pastLen, totalLen, one, 'seq'), [1]);
   const causal = g.lessOrEqual(keyIndex, queryIndex);
   const notPadding = g.unsqueeze(g.equal(mask, one), [1, 2]);
-  const allowed = g.and(causal, notPadding);
-  return g.where(allowed, g.scalar(0, 'attend'), g.scalar(MASKED, 'masked'));
+  const bias = (allowed: Value) => g.where(allowed, g.scalar(0, 'attend'), g.scalar(MASKED, 'masked'));
+  const full = bias(g.and(causal, notPadding));
+  if (config.slidingWindow === undefined) return { full, sliding: full };
+  const window = g.initializer('sliding_window', 'int64', [], BigInt64Array.of(BigInt(config.slidingWindow)));
+  const inWindow = g.less(g.sub(queryIndex, keyIndex), window);
+  return { full, sliding: bias(g.and(g.and(causal, inWindow), notPadding)) };
 }
 
 interface PastKeyValues {
@@ -116,11 +151,25 @@ function pastKeyValues(g: Graph, config: LlamaConfig, layer: number): PastKeyVal
   return { key: g.input(pastKeyName(layer), 'float32', shape), value: g.input(pastValueName(layer), 'float32', shape) };
 }
 
+/**
+ * Pre-norm residual blocks. With sandwich norms (Gemma) the attention and MLP outputs are
+ * normed again before the residual add, and the MLP's input norm is `pre_feedforward_layernorm`.
+ */
 function decoderLayer(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: Value, rotary: Rotary, maskBias: Value, past?: PastKeyValues): Value {
   const p = `model.layers.${layer}`;
-  const attn = attention(g, config, w, layer, rmsNorm(g, x, w.vector(`${p}.input_layernorm.weight`), config.rmsNormEps), rotary, maskBias, past);
+  const sandwich = config.sandwichNorms === true;
+  let attn = attention(g, config, w, layer, norm(g, config, w, x, `${p}.input_layernorm.weight`), rotary, maskBias, past);
+  if (sandwich) attn = norm(g, config, w, attn, `${p}.post_attention_layernorm.weight`);
   const h = g.add(x, attn);
-  return g.add(h, mlp(g, config, w, p, rmsNorm(g, h, w.vector(`${p}.post_attention_layernorm.weight`), config.rmsNormEps)));
+  let ffn = mlp(g, config, w, p, norm(g, config, w, h, `${p}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`));
+  if (sandwich) ffn = norm(g, config, w, ffn, `${p}.post_feedforward_layernorm.weight`);
+  return g.add(h, ffn);
+}
+
+/** The model's RMSNorm with weight `name`: x-hat * w, or Gemma's x-hat * (1 + w). */
+function norm(g: Graph, config: LlamaConfig, w: Weights, x: Value, name: string): Value {
+  const weight = w.vector(name);
+  return rmsNorm(g, x, config.normWeightOffset ? g.add(weight, g.scalar(1, 'one_plus')) : weight, config.rmsNormEps);
 }
 
 /** x / sqrt(mean(x^2) + eps) * weight, in the pattern onnxruntime fuses into one kernel. */
@@ -129,13 +178,24 @@ function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
   return g.mul(g.div(x, g.sqrt(g.add(variance, g.scalar(eps, 'eps')))), weight);
 }
 
-/** Hugging Face's rotate_half convention: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin). */
-function applyRotary(g: Graph, x: Value, rotary: Rotary, headDim: number): Value {
-  const half = headDim / 2;
-  const x1 = g.slice(x, [0], [half], [-1]);
-  const x2 = g.slice(x, [half], [headDim], [-1]);
+/** Gemma 2's soft-capping, cap * tanh(x / cap); x itself without a cap. */
+function softcap(g: Graph, x: Value, cap: number | undefined): Value {
+  if (cap === undefined) return x;
+  return g.mul(g.tanh(g.mul(x, g.scalar(1 / cap, 'softcap_inv'))), g.scalar(cap, 'softcap'));
+}
+
+/**
+ * Hugging Face's rotate_half convention on the first `dim` dimensions of each head:
+ * (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin); the other dimensions pass through (Phi-4-mini).
+ */
+function applyRotary(g: Graph, x: Value, rotary: Rotary, headDim: number, dim: number): Value {
+  const half = dim / 2;
+  const rot = dim === headDim ? x : g.slice(x, [0], [dim], [-1]);
+  const x1 = g.slice(rot, [0], [half], [-1]);
+  const x2 = g.slice(rot, [half], [dim], [-1]);
   const rotated = g.concat([g.neg(x2), x1], -1);
-  return g.add(g.mul(x, rotary.cos), g.mul(rotated, rotary.sin));
+  const out = g.add(g.mul(rot, rotary.cos), g.mul(rotated, rotary.sin));
+  return dim === headDim ? out : g.concat([out, g.slice(x, [dim], [headDim], [-1])], -1);
 }
 
 function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: Value, rotary: Rotary, maskBias: Value, past?: PastKeyValues): Value {
@@ -144,14 +204,18 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   const groups = numHeads / numKvHeads;
   // q, k and v in one MatMul over the packed weight [hidden, (heads + 2 kvHeads) * headDim].
   const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.${n}`);
-  let qkv = g.matMul(x, w.packedLinear(names.map((n) => `${n}.weight`)));
+  let qkv = g.matMul(x, config.fusedProjections ? w.linear(`${p}.qkv_proj.weight`) : w.packedLinear(names.map((n) => `${n}.weight`)));
   if (config.attentionBias) qkv = g.add(qkv, w.packedVector(names.map((n) => `${n}.bias`)));
   const [qFlat, kFlat, vFlat] = g.split(qkv, [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim], -1);
-  // [batch, seq, heads*headDim] -> [batch, heads, seq, headDim]
-  const heads = (y: Value, n: number) => g.transpose(g.reshape(y, ['batch', 'seq', n, headDim]), [0, 2, 1, 3]);
+  // [batch, seq, heads*headDim] -> [batch, heads, seq, headDim], each head RMS-normed first where the family does.
+  const heads = (y: Value, n: number, normName?: string) => {
+    const split = g.reshape(y, ['batch', 'seq', n, headDim]);
+    return g.transpose(normName && config.qkNorm ? norm(g, config, w, split, `${p}.${normName}.weight`) : split, [0, 2, 1, 3]);
+  };
 
-  const q = applyRotary(g, heads(qFlat, numHeads), rotary, headDim);
-  let k = applyRotary(g, heads(kFlat, numKvHeads), rotary, headDim);
+  const dim = rotaryDim(config);
+  const q = applyRotary(g, heads(qFlat, numHeads, 'q_norm'), rotary, headDim, dim);
+  let k = applyRotary(g, heads(kFlat, numKvHeads, 'k_norm'), rotary, headDim, dim);
   let v = heads(vFlat, numKvHeads);
   if (past) {
     k = g.output(appendToCache(g, past.key, k, presentKeyName(layer)));
@@ -159,9 +223,10 @@ function attention(g: Graph, config: LlamaConfig, w: Weights, layer: number, x: 
   }
 
   // Group query heads by the KV head they share: [batch, kvHeads, groups, seq, headDim].
-  const qGrouped = g.reshape(g.mul(q, g.scalar(1 / Math.sqrt(headDim), 'attn_scale')), ['batch', numKvHeads, groups, 'seq', headDim]);
+  const scale = 1 / Math.sqrt(config.queryPreAttnScalar ?? headDim);
+  const qGrouped = g.reshape(g.mul(q, g.scalar(scale, 'attn_scale')), ['batch', numKvHeads, groups, 'seq', headDim]);
   const kT = g.unsqueeze(g.transpose(k, [0, 1, 3, 2]), [2]);
-  const scores = g.add(g.matMul(qGrouped, kT), g.unsqueeze(maskBias, [1]));
+  const scores = g.add(softcap(g, g.matMul(qGrouped, kT), config.attnLogitSoftcap), g.unsqueeze(maskBias, [1]));
   const context = g.matMul(g.softmax(scores, -1), g.unsqueeze(v, [2]));
   const merged = g.reshape(g.transpose(context, [0, 3, 1, 2, 4]), ['batch', 'seq', numHeads * headDim]);
   return g.matMul(merged, w.linear(`${p}.o_proj.weight`));
@@ -173,11 +238,19 @@ function appendToCache(g: Graph, past: Value, current: Value, name: string): Val
   return g.node('Concat', [past, current], { axis: 2 }, [{ dtype: current.dtype, shape }], name)[0];
 }
 
-/** SwiGLU: down(silu(gate(x)) * up(x)), gate and up in one MatMul over the packed weight. */
+/** act(gate(x)) * up(x), then down: SwiGLU, or Gemma's GeGLU; gate and up in one MatMul over the packed (or fused) weight. */
 function mlp(g: Graph, config: LlamaConfig, w: Weights, prefix: string, x: Value): Value {
-  const gateUp = g.matMul(x, w.packedLinear([`${prefix}.mlp.gate_proj.weight`, `${prefix}.mlp.up_proj.weight`]));
-  const [gate, up] = g.split(gateUp, [config.intermediateSize, config.intermediateSize], -1);
-  return g.matMul(g.mul(g.mul(gate, g.sigmoid(gate)), up), w.linear(`${prefix}.mlp.down_proj.weight`));
+  const m = `${prefix}.mlp`;
+  const gateUpWeight = config.fusedProjections ? w.linear(`${m}.gate_up_proj.weight`) : w.packedLinear([`${m}.gate_proj.weight`, `${m}.up_proj.weight`]);
+  const [gate, up] = g.split(g.matMul(x, gateUpWeight), [config.intermediateSize, config.intermediateSize], -1);
+  const activated = config.hiddenActivation === 'gelu_tanh' ? geluTanh(g, gate) : g.mul(gate, g.sigmoid(gate));
+  return g.matMul(g.mul(activated, up), w.linear(`${m}.down_proj.weight`));
+}
+
+/** GELU, tanh approximation (PyTorch's approximate='tanh'): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+function geluTanh(g: Graph, x: Value): Value {
+  const inner = g.mul(g.add(x, g.mul(g.mul(g.mul(x, x), x), g.scalar(0.044715, 'gelu_cubic'))), g.scalar(Math.sqrt(2 / Math.PI), 'gelu_scale'));
+  return g.mul(g.mul(x, g.scalar(0.5, 'half')), g.add(g.tanh(inner), g.scalar(1, 'gelu_one')));
 }
 
 /** Model weights as graph initializers, looked up by Hugging Face name. */

@@ -1,9 +1,10 @@
 // What `tagllm info` and the model picker show about a model. A GGUF file is summarized from
 // its header alone (no tensor is read, so a 40 GB file costs a few MB); other sources load.
 import type { LlamaConfig, LoadedModel, ModelSource } from './description';
-import { ROPE_FREQS_TENSOR } from './gguf/config';
+import { ggufParameterCount } from './gguf/config';
 import { GgufFile } from './gguf/reader';
 import { readGgufConfig } from './gguf/toModel';
+import { estimateModelMemory, heldWeightBytes, type MemoryEstimate } from './memoryEstimate';
 import { countParameters } from './load';
 
 export interface ModelSummary {
@@ -13,6 +14,8 @@ export interface ModelSummary {
   readonly parameters: number;
   /** 'llama' (SentencePiece BPE), 'gpt2' (byte-level BPE), or the tokenizer.json model type. */
   readonly tokenizer: string;
+  /** The peak memory the runtime's load check expects (GGUF files: from the header). */
+  readonly memoryEstimate?: MemoryEstimate;
 }
 
 export function summarizeGguf(path: string): ModelSummary {
@@ -20,11 +23,13 @@ export function summarizeGguf(path: string): ModelSummary {
   try {
     const { header } = file;
     const kind = header.metadata.get('tokenizer.ggml.model');
+    const config = readGgufConfig(file);
     return {
       source: { format: 'gguf', path },
-      config: readGgufConfig(file),
-      parameters: header.tensors.reduce((sum, t) => sum + (t.name === ROPE_FREQS_TENSOR ? 0 : t.elementCount), 0),
+      config,
+      parameters: ggufParameterCount(header),
       tokenizer: typeof kind === 'string' ? kind : 'none',
+      memoryEstimate: estimateModelMemory(heldWeightBytes(header), config),
     };
   } finally {
     file.close();

@@ -15,18 +15,32 @@ export function expectedWeightShapes(config: LlamaConfig): Map<string, readonly 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
     shapes.set(`${p}input_layernorm.weight`, [h]);
-    shapes.set(`${p}self_attn.q_proj.weight`, [q, h]);
-    shapes.set(`${p}self_attn.k_proj.weight`, [kv, h]);
-    shapes.set(`${p}self_attn.v_proj.weight`, [kv, h]);
+    if (config.fusedProjections) shapes.set(`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, h]);
+    else {
+      shapes.set(`${p}self_attn.q_proj.weight`, [q, h]);
+      shapes.set(`${p}self_attn.k_proj.weight`, [kv, h]);
+      shapes.set(`${p}self_attn.v_proj.weight`, [kv, h]);
+    }
     shapes.set(`${p}self_attn.o_proj.weight`, [h, q]);
+    if (config.qkNorm) {
+      shapes.set(`${p}self_attn.q_norm.weight`, [headDim]);
+      shapes.set(`${p}self_attn.k_norm.weight`, [headDim]);
+    }
     if (config.attentionBias) {
       shapes.set(`${p}self_attn.q_proj.bias`, [q]);
       shapes.set(`${p}self_attn.k_proj.bias`, [kv]);
       shapes.set(`${p}self_attn.v_proj.bias`, [kv]);
     }
     shapes.set(`${p}post_attention_layernorm.weight`, [h]);
-    shapes.set(`${p}mlp.gate_proj.weight`, [ffn, h]);
-    shapes.set(`${p}mlp.up_proj.weight`, [ffn, h]);
+    if (config.sandwichNorms) {
+      shapes.set(`${p}pre_feedforward_layernorm.weight`, [h]);
+      shapes.set(`${p}post_feedforward_layernorm.weight`, [h]);
+    }
+    if (config.fusedProjections) shapes.set(`${p}mlp.gate_up_proj.weight`, [2 * ffn, h]);
+    else {
+      shapes.set(`${p}mlp.gate_proj.weight`, [ffn, h]);
+      shapes.set(`${p}mlp.up_proj.weight`, [ffn, h]);
+    }
     shapes.set(`${p}mlp.down_proj.weight`, [h, ffn]);
   }
   return shapes;

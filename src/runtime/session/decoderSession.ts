@@ -16,7 +16,7 @@ import {
   presentValueName,
   type DecoderGraphOptions,
 } from '../llama/decoderGraph';
-import { createOrtSession, defaultProviderPreference, type OrtSession, type Provider, type ProviderPreference } from './ortSession';
+import { createOrtSession, defaultProviderPreference, type OrtSession, type OrtSessionExtra, type Provider, type ProviderPreference } from './ortSession';
 
 export interface DecoderOutputs {
   /** [batch, seq, hidden], after the final norm. */
@@ -51,7 +51,11 @@ export class DecoderSession {
 
   static async create(model: LoadedModel, options: DecoderSessionOptions): Promise<DecoderSession> {
     const { graph } = buildDecoderGraph(model.config, model.weights, options);
-    const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference());
+    // Generation feeds each step's keys and values straight back in: on a GPU provider they stay
+    // in GPU buffers between steps. Sessions whose callers read the cache (training) keep it on the CPU.
+    const presentOnDevice = options.kvCache && options.logits !== 'none';
+    const locations = presentOnDevice ? Object.fromEntries(presentNames(model.config.numLayers).map((n) => [n, 'gpu-buffer' as const])) : undefined;
+    const ortSession = await createSessionForGraph(graph, options.provider ?? defaultProviderPreference(), locations && { preferredOutputLocation: locations });
     return new DecoderSession(model, { logits: options.logits, kvCache: options.kvCache }, ortSession.session, ortSession.provider, ortSession.fallbackReason);
   }
 
@@ -106,6 +110,15 @@ export class DecoderSession {
   }
 }
 
+function presentNames(numLayers: number): string[] {
+  return Array.from({ length: numLayers }, (_, i) => [presentKeyName(i), presentValueName(i)]).flat();
+}
+
+/** Frees a cache that no later step will read: GPU buffers are not garbage-collected. */
+export function releaseKvCache(cache: KvCache): void {
+  for (const t of [...cache.keys, ...cache.values]) if (t.location === 'gpu-buffer') t.dispose();
+}
+
 /** Room left in a ModelProto for the graph structure beside the weights. */
 const STRUCTURE_MARGIN = 64 * 2 ** 20;
 
@@ -113,13 +126,13 @@ const STRUCTURE_MARGIN = 64 * 2 ** 20;
  * In memory when the weights fit one ModelProto; otherwise through a temporary model file
  * with external data, removed once onnxruntime has loaded it.
  */
-export async function createSessionForGraph(graph: Graph, preference: ProviderPreference): Promise<OrtSession> {
-  if (initializerBytes(graph) < PROTOBUF_LIMIT - STRUCTURE_MARGIN) return createOrtSession(serializeModel(graph), preference);
+export async function createSessionForGraph(graph: Graph, preference: ProviderPreference, extra?: OrtSessionExtra): Promise<OrtSession> {
+  if (initializerBytes(graph) < PROTOBUF_LIMIT - STRUCTURE_MARGIN) return createOrtSession(serializeModel(graph), preference, extra);
   const dir = mkdtempSync(join(tmpdir(), 'tagllm-graph-'));
   try {
     const modelPath = join(dir, 'model.onnx');
     writeModelWithExternalData(graph, modelPath);
-    return await createOrtSession(modelPath, preference);
+    return await createOrtSession(modelPath, preference, extra);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

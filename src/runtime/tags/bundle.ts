@@ -2,13 +2,14 @@
 // only builds and checks bundles; bundleFiles.ts reads and writes them.
 import { version as libraryVersion } from '../../../package.json';
 import { InvalidFileError } from '../errors';
+import { quote } from '../safeText';
 import type { ApplicabilityDomain } from './domain';
 import type { ModelFingerprint } from './fingerprint';
 import type { ApprovedDistribution } from './percentile';
 import type { LinearHead } from './head';
 import { QUANTILE_COUNT } from './percentile';
 import { isTagName, type TagKind, type TagName, type TagValue } from './name';
-import { lastTag, parseTemplate } from './template';
+import { lastTag, outputSlot, parseTemplate } from './template';
 
 export const TAG_BUNDLE_FORMAT = 'tagllm.tagbundle';
 /**
@@ -70,6 +71,11 @@ export interface TagMeta {
   readonly template?: string;
   /** Function tags with a regression head: one entry per head output. */
   readonly outputs?: readonly HeadOutputMeta[];
+  /**
+   * 'text': a function tag that writes text through the model's own LM head (no head of its
+   * own); its template ends with the output slot after the tag (template.ts outputSlot).
+   */
+  readonly output?: 'text';
   readonly training?: TrainingSummary;
   readonly metrics?: Readonly<Record<string, number>>;
   /** Format 3; absent means regression. */
@@ -161,7 +167,9 @@ export function checkTagBundle(bundle: TagBundle, where: string): void {
     if (info.template !== undefined) {
       const template = parseTemplate(info.template);
       if (lastTag(template) !== tag) fail(`function tag ${tag} must be the last tag of its template "${info.template}"`);
+      if (info.output === 'text' && outputSlot(template) === undefined) fail(`text-output tag ${tag} needs a template that ends with its output slot, e.g. "${tag} {output}"`);
     }
+    if (info.output === 'text' && (head || info.outputs)) fail(`text-output tag ${tag} has a head; it writes text through the model's LM head`);
     if (!head && !info.outputs) continue;
     if (!head) fail(`function tag ${tag} lists outputs but has no head.${tag}.weight`);
     if (!info.outputs) fail(`head.${tag} has no outputs in tagbundle.json`);
@@ -205,12 +213,15 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
   const tagsJson = asObject(root.tags) ?? fail('tags is missing');
   const tags: Record<string, TagMeta> = {};
   for (const [name, raw] of Object.entries(tagsJson)) {
+    // before the name is used as a key: `__proto__` would set the prototype instead
+    if (!isTagName(name)) fail(`${quote(name)} is not a tag name`);
     const t = asObject(raw) ?? fail(`tags.${name} must be an object`);
     if (t.kind !== 'domain' && t.kind !== 'function') fail(`tags.${name}.kind must be "domain" or "function"`);
     const outputs = t.outputs === undefined ? undefined : Array.isArray(t.outputs) ? t.outputs : fail(`tags.${name}.outputs must be a list`);
     tags[name] = {
       kind: t.kind as TagKind,
       description: text(`tags.${name}.description`, t.description),
+      ...(t.output !== undefined && { output: t.output === 'text' ? ('text' as const) : fail(`tags.${name}.output must be "text"`) }),
       ...(t.template !== undefined && { template: text(`tags.${name}.template`, t.template) }),
       ...(outputs && {
         outputs: outputs.map((o, i) => {

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidFileError } from '../errors';
+import { parseJsonText } from '../jsonText';
 import type { F32Tensor } from '../model/description';
 import { writeBytesAtomic, writeFolderAtomic } from '../fs/atomicWrite';
 import { readSafetensors } from '../model/safetensors/read';
@@ -55,13 +56,7 @@ export async function loadTagBundle(path: string, model?: ModelFingerprint): Pro
   } catch (err) {
     throw new InvalidFileError(`not a tag bundle: cannot read ${META_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, dir);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidFileError(`not valid JSON (${(err as Error).message})`, metaPath);
-  }
-  const meta = parseTagBundleMeta(json, metaPath);
+  const meta = parseTagBundleMeta(parseJsonText(text, metaPath), metaPath);
   if (model) requireSameModel(meta.baseModel, model, dir);
   const tensorsPath = join(dir, TAGS_FILE);
   if (!existsSync(tensorsPath)) throw new InvalidFileError(`incomplete tag bundle: ${TAGS_FILE} is missing`, dir);

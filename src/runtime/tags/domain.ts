@@ -5,7 +5,7 @@
 // less similar than the tag's threshold (chosen on the validation split, where the error
 // grows) is marked outside the training domain.
 import { DEFAULT_MORGAN, morganBits } from '../chem/morgan';
-import type { RDKit } from '../chem/rdkit';
+import { loadRDKit, MoleculeRejectedError, type RDKit } from '../chem/rdkit';
 
 export type SketchKind = 'morgan' | 'kmer';
 
@@ -27,6 +27,21 @@ export interface ApplicabilityDomain {
 /** The sketch kind for an input kind; text inputs have none. */
 export function sketchKindOf(inputKind: string): SketchKind | undefined {
   return inputKind === 'smiles' ? 'morgan' : inputKind === 'protein' ? 'kmer' : undefined;
+}
+
+/**
+ * sketchOf for an input from outside (a user's SMILES, a data file's row): one RDKit refuses
+ * (chem/rdkit.ts moleculeInputProblem) or one that traps it has no sketch rather than an error.
+ * RDKit is fetched per call because a trap replaces the instance.
+ */
+export async function inputSketch(kind: SketchKind, input: string): Promise<Uint8Array | undefined> {
+  const rdkit = kind === 'morgan' ? await loadRDKit() : undefined;
+  try {
+    return sketchOf(kind, input, rdkit);
+  } catch (error) {
+    if (error instanceof MoleculeRejectedError) return undefined;
+    throw error;
+  }
 }
 
 /** Packed sketch bits of one input, or undefined for a SMILES RDKit cannot parse. */

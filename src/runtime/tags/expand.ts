@@ -81,6 +81,25 @@ export function expandInput(template: Template, values: SlotValues, context: Exp
   return { seqLength, hiddenSize: hidden, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: spans, readSpan: { start: readSpan.start, length: readSpan.length } };
 }
 
+/** Text with no tags (the untagged baselines): BOS when the model wants it, then the tokens; read at the last one. */
+export function expandPlainText(text: string, context: ExpansionContext): ExpandedInput {
+  const [, h] = embeddingShape(context.embedding);
+  const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(text)];
+  if (ids.length === 0) throw new UsageError('an untagged text has no tokens');
+  const inputsEmbeds = new Float32Array(ids.length * h);
+  ids.forEach((id, s) => inputsEmbeds.set(context.embedding.data.subarray(id * h, (id + 1) * h), s * h));
+  return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readSpan: { start: ids.length - 1, length: 1 } };
+}
+
+/** `row` with `ids` appended as text tokens (an EOS after a training target). */
+export function appendTokens(row: ExpandedInput, ids: readonly number[], embedding: F32Tensor): ExpandedInput {
+  const h = row.hiddenSize;
+  const inputsEmbeds = new Float32Array((row.seqLength + ids.length) * h);
+  inputsEmbeds.set(row.inputsEmbeds);
+  ids.forEach((id, k) => inputsEmbeds.set(embedding.data.subarray(id * h, (id + 1) * h), (row.seqLength + k) * h));
+  return { ...row, seqLength: row.seqLength + ids.length, inputsEmbeds, tokenIds: Int32Array.from([...row.tokenIds, ...ids]) };
+}
+
 /**
  * Several expanded inputs padded on the right to one length. Right padding leaves every real
  * position where it was in the single-row input (same rotary positions), and under a causal

@@ -52,6 +52,11 @@ export class TagRegistry {
     return [...this.byName.values()].filter((t) => t.meta.kind === 'function' && t.head !== undefined);
   }
 
+  /** Function tags that write text (meta.output 'text'), in bundle order. */
+  get textWriters(): RegisteredTag[] {
+    return [...this.byName.values()].filter((t) => t.meta.kind === 'function' && t.meta.output === 'text');
+  }
+
   has(name: TagName): boolean {
     return this.byName.has(name);
   }

@@ -144,3 +144,51 @@ export function lastTag(template: Template): TagName {
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
 }
+
+/**
+ * The slot a text-output function tag writes: the template's last segment, a slot right
+ * after its last tag with only whitespace between (`Input: <EN> {en} Output: <DE> <Translate> {de}`,
+ * the paper's placement). Undefined for regression and domain templates. The slot must not
+ * also be an input, or the answer would be in the prompt.
+ */
+export function outputSlot(template: Template): string | undefined {
+  const meaningful = template.segments.filter((s) => s.kind !== 'text' || s.text.trim() !== '');
+  const [beforeLast, last] = meaningful.slice(-2);
+  if (last?.kind !== 'slot' || beforeLast?.kind !== 'tag') return undefined;
+  const uses = template.segments.filter((s) => s.kind === 'slot' && s.slot === last.slot).length;
+  if (uses > 1) throw new UsageError(`template "${template.text}" uses its output slot {${last.slot}} also as an input`);
+  return last.slot;
+}
+
+/** What a text-output tag continues from: the template up to its output slot, so it ends with the function tag. */
+export function promptTemplate(template: Template): Template {
+  const slot = outputSlot(template);
+  if (slot === undefined) return template;
+  return parseTemplate(template.text.slice(0, template.text.lastIndexOf(`{${slot}}`)).trimEnd());
+}
+
+/**
+ * The segments whose expansion is the same for every input: those up to the last tag before
+ * the first slot. Text just before a slot is not part of it, since it is tokenized together
+ * with the slot's value.
+ */
+export function constantPrefixSegments(template: Template): number {
+  const firstSlot = template.segments.findIndex((s) => s.kind === 'slot');
+  const end = firstSlot < 0 ? template.segments.length : firstSlot;
+  for (let i = end - 1; i >= 0; i--) if (template.segments[i].kind === 'tag') return i + 1;
+  return 0;
+}
+
+/**
+ * Plain text with slots filled (the untagged baselines' prompts): `{slot}` placeholders only;
+ * a tag in it is an error, since the untagged model has none.
+ */
+export function fillPlainText(text: string, values: SlotValues): string {
+  const tag = text.match(/<[A-Za-z][A-Za-z0-9_-]{0,63}>/);
+  if (tag && isTagName(tag[0])) throw new UsageError(`plain prompt "${text}" contains the tag ${tag[0]}`);
+  return text.replace(/\{([a-z][a-z0-9_]*)\}/g, (_, slot: string) => {
+    const value = values[slot];
+    if (typeof value !== 'string') throw new UsageError(`plain prompt "${text}" needs {${slot}}`);
+    return value;
+  });
+}

@@ -51,7 +51,7 @@ export function tokenizerFromGgufMetadata(metadata: GgufMetadata, path: string):
       const storedMerges = meta.optionalStringArray('tokenizer.ggml.merges');
       const unk = meta.optionalTokenId('tokenizer.ggml.unknown_token_id', tokens.length);
       const merges = storedMerges ? splitMerges(storedMerges, path) : mergesFromScores(tokens, scores);
-      model = bpeModel(tokens, merges, { unk: unk === undefined ? null : tokens[unk], byteFallback: true });
+      model = bpeModel(tokens, merges, { unk: unk === undefined ? null : tokens[unk], byteFallback: true, ignoreMerges: false });
       pipeline = sentencePiecePipeline(meta.optionalBoolean('tokenizer.ggml.add_space_prefix') ?? true);
       // llama.cpp prepends BOS for SentencePiece models unless the file says otherwise.
       addBos = declaredAddBos ?? true;
@@ -59,8 +59,9 @@ export function tokenizerFromGgufMetadata(metadata: GgufMetadata, path: string):
     }
     case 'gpt2': {
       const merges = splitMerges(meta.stringArray('tokenizer.ggml.merges'), path);
-      model = bpeModel(tokens, merges, { unk: null, byteFallback: false });
-      pipeline = byteLevelPipeline(meta.optionalString('tokenizer.ggml.pre') ?? 'gpt-2', path);
+      const pre = byteLevelPreTokenizer(meta.optionalString('tokenizer.ggml.pre') ?? 'gpt-2', path);
+      model = bpeModel(tokens, merges, { unk: null, byteFallback: false, ignoreMerges: pre.ignoreMerges });
+      pipeline = byteLevelPipeline(pre.preTokenizer);
       addBos = declaredAddBos ?? false;
       break;
     }
@@ -78,7 +79,7 @@ export function tokenizerFromGgufMetadata(metadata: GgufMetadata, path: string):
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: addedTokens(tokens, tokenTypes),
+    added_tokens: addedTokens(tokens, tokenTypes, metadata.get('general.architecture') === 'phi3'),
     ...pipeline,
     post_processor: postProcessor,
     model,
@@ -139,9 +140,10 @@ function splitMerges(merges: readonly string[], path: string): Merge[] {
 function bpeModel(
   tokens: readonly string[],
   merges: readonly Merge[],
-  opts: { unk: string | null | undefined; byteFallback: boolean },
+  opts: { unk: string | null | undefined; byteFallback: boolean; ignoreMerges: boolean },
 ): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
+  // no prototype: a token named `__proto__` is then an entry like any other, not a setter
+  const vocab: Record<string, number> = Object.create(null);
   // Later duplicates must not shadow the first id a token string had.
   tokens.forEach((t, i) => {
     if (!Object.hasOwn(vocab, t)) vocab[t] = i;
@@ -154,14 +156,18 @@ function bpeModel(
     end_of_word_suffix: null,
     fuse_unk: opts.byteFallback,
     byte_fallback: opts.byteFallback,
-    ignore_merges: false,
+    ignore_merges: opts.ignoreMerges,
     vocab,
     merges,
   };
 }
 
+// Phi-3's chat markers and </s> swallow the whitespace after them (its tokenizer.json's rstrip;
+// llama.cpp sets the same by name), except these three.
+const PHI3_NOT_RSTRIP: ReadonlySet<string> = new Set(['<unk>', '<s>', '<|endoftext|>']);
+
 /** Control tokens are special (never split, skippable in decode); user-defined ones are plain added tokens. */
-function addedTokens(tokens: readonly string[], types: readonly number[] | undefined): Record<string, unknown>[] {
+function addedTokens(tokens: readonly string[], types: readonly number[] | undefined, phi3: boolean): Record<string, unknown>[] {
   if (!types) return [];
   const added: Record<string, unknown>[] = [];
   types.forEach((type, id) => {
@@ -171,7 +177,7 @@ function addedTokens(tokens: readonly string[], types: readonly number[] | undef
       content: tokens[id],
       single_word: false,
       lstrip: false,
-      rstrip: false,
+      rstrip: phi3 && !PHI3_NOT_RSTRIP.has(tokens[id]!),
       normalized: false,
       special: type === TokenType.Control,
     });
@@ -179,6 +185,11 @@ function addedTokens(tokens: readonly string[], types: readonly number[] | undef
   return added;
 }
 
+/**
+ * SentencePiece's own normalization: a space prepended (add_dummy_prefix) and every space made
+ * ▁, over the whole text with no pre-tokenizer split. (A Metaspace pre-tokenizer prepends ▁ only
+ * when the text does not already start with a space, which differs from sentencepiece there.)
+ */
 function sentencePiecePipeline(addSpacePrefix: boolean): Pick<HfTokenizerJson, 'normalizer' | 'pre_tokenizer' | 'decoder'> {
   const decoders: Record<string, unknown>[] = [
     { type: 'Replace', pattern: { String: SPIECE_UNDERLINE }, content: ' ' },
@@ -186,14 +197,11 @@ function sentencePiecePipeline(addSpacePrefix: boolean): Pick<HfTokenizerJson, '
     { type: 'Fuse' },
   ];
   if (addSpacePrefix) decoders.push({ type: 'Strip', content: ' ', start: 1, stop: 0 });
+  const normalizers: Record<string, unknown>[] = [{ type: 'Replace', pattern: { String: ' ' }, content: SPIECE_UNDERLINE }];
+  if (addSpacePrefix) normalizers.unshift({ type: 'Prepend', prepend: SPIECE_UNDERLINE });
   return {
-    normalizer: null,
-    pre_tokenizer: {
-      type: 'Metaspace',
-      replacement: SPIECE_UNDERLINE,
-      prepend_scheme: addSpacePrefix ? 'first' : 'never',
-      split: false,
-    },
+    normalizer: { type: 'Sequence', normalizers },
+    pre_tokenizer: null,
     decoder: { type: 'Sequence', decoders },
   };
 }
@@ -207,26 +215,33 @@ const QWEN2_REGEX =
 const byteLevel = (useRegex: boolean) => ({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: useRegex });
 const isolatedSplit = (regex: string) => ({ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false });
 
-/** `tokenizer.ggml.pre` names (as llama.cpp's converter writes them) -> the Hugging Face pre-tokenizer they stand for. */
-const BYTE_LEVEL_PRE_TOKENIZERS: Readonly<Record<string, () => Record<string, unknown>>> = {
-  'gpt-2': () => byteLevel(true),
-  default: () => byteLevel(true),
-  'llama-bpe': () => ({ type: 'Sequence', pretokenizers: [isolatedSplit(LLAMA3_REGEX), byteLevel(false)] }),
-  qwen2: () => ({ type: 'Sequence', pretokenizers: [isolatedSplit(QWEN2_REGEX), byteLevel(false)] }),
-  smollm: () => ({ type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, byteLevel(true)] }),
-};
+interface ByteLevelPreTokenizer {
+  readonly preTokenizer: Record<string, unknown>;
+  /** Llama 3: a pre-token that is itself in the vocabulary is one token, whatever the merges say. */
+  readonly ignoreMerges: boolean;
+}
 
-function byteLevelPipeline(pre: string, path: string): Pick<HfTokenizerJson, 'normalizer' | 'pre_tokenizer' | 'decoder'> {
-  const preTokenizer = BYTE_LEVEL_PRE_TOKENIZERS[pre];
-  if (!preTokenizer) {
-    throw new UnsupportedError(
-      `tokenizer.ggml.pre "${pre}" is not supported (known: ${Object.keys(BYTE_LEVEL_PRE_TOKENIZERS).join(', ')})`,
-      path,
-    );
+/** `tokenizer.ggml.pre` names (as llama.cpp's converter writes them) -> the Hugging Face pre-tokenizer they stand for. */
+const BYTE_LEVEL_PRE_TOKENIZERS: ReadonlyMap<string, () => ByteLevelPreTokenizer> = new Map<string, () => ByteLevelPreTokenizer>([
+  ['gpt-2', () => ({ preTokenizer: byteLevel(true), ignoreMerges: false })],
+  ['default', () => ({ preTokenizer: byteLevel(true), ignoreMerges: false })],
+  ['llama-bpe', () => ({ preTokenizer: { type: 'Sequence', pretokenizers: [isolatedSplit(LLAMA3_REGEX), byteLevel(false)] }, ignoreMerges: true })],
+  ['qwen2', () => ({ preTokenizer: { type: 'Sequence', pretokenizers: [isolatedSplit(QWEN2_REGEX), byteLevel(false)] }, ignoreMerges: false })],
+  ['smollm', () => ({ preTokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, byteLevel(true)] }, ignoreMerges: false })],
+]);
+
+function byteLevelPreTokenizer(pre: string, path: string): ByteLevelPreTokenizer {
+  const make = BYTE_LEVEL_PRE_TOKENIZERS.get(pre);
+  if (!make) {
+    throw new UnsupportedError(`tokenizer.ggml.pre "${pre}" is not supported (known: ${[...BYTE_LEVEL_PRE_TOKENIZERS.keys()].join(', ')})`, path);
   }
+  return make();
+}
+
+function byteLevelPipeline(preTokenizer: Record<string, unknown>): Pick<HfTokenizerJson, 'normalizer' | 'pre_tokenizer' | 'decoder'> {
   return {
     normalizer: null,
-    pre_tokenizer: preTokenizer(),
+    pre_tokenizer: preTokenizer,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
   };
 }

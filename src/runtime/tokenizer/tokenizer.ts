@@ -31,7 +31,7 @@ export class Tokenizer {
 
   constructor(tokenizerJson: Record<string, unknown>, specialTokens: LoadedModel['specialTokens']) {
     // Decoding must round-trip text exactly, so the library's English-only space clean-up stays off.
-    this.hf = new HfTokenizer(tokenizerJson, { clean_up_tokenization_spaces: false });
+    this.hf = new HfTokenizer(withUnicodeDigits(tokenizerJson), { clean_up_tokenization_spaces: false });
     this.bos = specialTokens.bos as TokenId | undefined;
     this.eos = specialTokens.eos as TokenId | undefined;
     this.addBos = specialTokens.addBos;
@@ -71,6 +71,24 @@ export class Tokenizer {
   streamDecoder(options: DecodeOptions = {}): StreamDecoder {
     return new StreamDecoder(this, options);
   }
+}
+
+/**
+ * The Rust `tokenizers` library (which transformers and the model's authors ran) splits every
+ * Unicode number (½, ², ٣) in its Digits pre-tokenizer; the JavaScript port only ASCII digits.
+ * Digits is given to the port as the isolated Split it stands for.
+ */
+function withUnicodeDigits(tokenizerJson: Record<string, unknown>): Record<string, unknown> {
+  const rewrite = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    const n = node as Record<string, unknown>;
+    if (n.type === 'Digits') return { type: 'Split', pattern: { Regex: n.individual_digits ? '\\p{N}' : '\\p{N}+' }, behavior: 'Isolated', invert: false };
+    if (n.type === 'Sequence' && Array.isArray(n.pretokenizers)) return { ...n, pretokenizers: n.pretokenizers.map(rewrite) };
+    return node;
+  };
+  const pre = tokenizerJson.pre_tokenizer;
+  const rewritten = rewrite(pre);
+  return rewritten === pre ? tokenizerJson : { ...tokenizerJson, pre_tokenizer: rewritten };
 }
 
 /**

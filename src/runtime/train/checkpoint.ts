@@ -12,7 +12,9 @@ import { writeSafetensors } from '../model/safetensors/write';
 import { saveTagBundle } from '../tags/bundleFiles';
 import type { TagBundle } from '../tags/bundle';
 
-export const CHECKPOINT_STATE = 'trainer.json';
+import { CHECKPOINT_STATE } from './checkpointPaths';
+
+export { CHECKPOINT_STATE, checkpointFolderFor } from './checkpointPaths';
 export const CHECKPOINT_TENSORS = 'state.safetensors';
 export const CHECKPOINT_BUNDLE = 'bundle';
 
@@ -21,10 +23,6 @@ export interface Checkpoint<S> {
   readonly tensors: ReadonlyMap<string, Float32Array>;
 }
 
-/** The checkpoint folder that goes with an output bundle folder. */
-export function checkpointFolderFor(outBundle: string): string {
-  return `${resolve(outBundle)}.checkpoint`;
-}
 
 export async function saveCheckpoint<S>(dir: string, checkpoint: Checkpoint<S>, bundle?: TagBundle): Promise<void> {
   const target = resolve(dir);

@@ -67,7 +67,7 @@ export function buildLossGraph(config: LlamaConfig, weights: WeightMap, kind: Lo
   if (kind === 'next_token') {
     const targetIds = g.input('target_ids', 'int64', ['batch', 'seq']);
     const targetWeights = g.input('target_weights', 'float32', ['batch', 'seq']);
-    const logProbs = g.node('LogSoftmax', [decoder.logits!], { axis: -1 }, [{ dtype: 'float32', shape: decoder.logits!.shape }])[0];
+    const logProbs = logSoftmax(g, decoder.logits!);
     const picked = g.node('GatherElements', [logProbs, g.unsqueeze(targetIds, [2])], { axis: 2 }, [{ dtype: 'float32', shape: ['batch', 'seq', 1] }])[0];
     const weighted = g.reduceSum(g.mul(g.squeeze(picked, [2]), targetWeights), [0, 1], false);
     const loss = g.output(g.neg(g.div(weighted, g.reduceSum(targetWeights, [0, 1], false))), 'loss');
@@ -116,26 +116,36 @@ function readHidden(g: Graph, hidden: Value): Value {
 /** Mean over the batch of -log softmax(logits)[label], labels from the `labels` input. */
 function crossEntropy(g: Graph, logits: Value): Value {
   const labels = g.input('labels', 'int64', ['batch']);
-  const logProbs = g.node('LogSoftmax', [logits], { axis: -1 }, [{ dtype: 'float32', shape: logits.shape }])[0];
+  const logProbs = logSoftmax(g, logits);
   const picked = g.node('GatherElements', [logProbs, g.unsqueeze(labels, [1])], { axis: 1 }, [{ dtype: 'float32', shape: ['batch', 1] }])[0];
   return g.neg(g.reduceMean(picked, [0, 1], false));
 }
 
 /**
  * sum(w * -(y log σ(z) + (1 - y) log σ(-z))) / sum(w) over [batch, outputs]. log σ(±z) come
- * from a LogSoftmax over the pair (0, z), which stays finite for logits of any size.
+ * from a log softmax over the pair (0, z), which stays finite for logits of any size.
  */
 function weightedBinaryCrossEntropy(g: Graph, logits: Value): Value {
   const labels = g.input('labels', 'float32', ['batch', 'outputs']);
   const weights = g.input('label_weights', 'float32', ['batch', 'outputs']);
   const z = g.unsqueeze(logits, [2]);
   const pair = g.concat([g.mul(z, g.scalar(0, 'zero')), z], 2);
-  const logProbs = g.node('LogSoftmax', [pair], { axis: 2 }, [{ dtype: 'float32', shape: pair.shape }])[0];
+  const logProbs = logSoftmax(g, pair);
   const [logNegative, logPositive] = g.split(logProbs, [1, 1], 2).map((v) => g.squeeze(v, [2]));
   const y = labels;
   const likelihood = g.add(g.mul(y, logPositive), g.mul(g.sub(g.scalar(1, 'one'), y), logNegative));
   const total = g.reduceSum(g.mul(weights, likelihood), [0, 1], false);
   return g.neg(g.div(total, g.reduceSum(weights, [0, 1], false)));
+}
+
+/**
+ * log softmax over the last axis as x - max - log(sum(exp(x - max))), in ops that every provider
+ * runs: onnxruntime's WebGPU provider has no LogSoftmax kernel, and placing it on the CPU copies
+ * the [batch, seq, vocab] logits off the GPU and back in every step.
+ */
+function logSoftmax(g: Graph, x: Value): Value {
+  const shifted = g.sub(x, g.reduceMax(x, [-1], true));
+  return g.sub(shifted, g.log(g.reduceSum(g.exp(shifted), [-1], true)));
 }
 
 /** The LM head [vocab, hidden] (the embedding matrix when tied), as a frozen initializer. */

@@ -5,7 +5,7 @@ import type { PastBatch, TrainBackend } from './backend';
 import { splitBeforeTrainable, type PrefixCache } from './prefixCache';
 import { sumTagGradients } from './tagGradients';
 import type { TrainObjective } from './trainer';
-import { batchInputs, embeddingShape, expandInput, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
+import { batchInputs, expandInput, expandPlainText, type ExpandedBatch, type ExpandedInput, type ExpansionContext } from '../tags/expand';
 import { applyHead, type LinearHead } from '../tags/head';
 import { readout } from '../tags/readout';
 import type { TagName, TagValue } from '../tags/name';
@@ -56,18 +56,7 @@ export function templateExamples(
 
 /** Plain text with no tags (the untagged baselines): BOS when the model wants it, then the tokens. */
 export function plainTextExamples(texts: readonly string[], context: ExpansionContext): ExpandedExamples {
-  const [, h] = embeddingShape(context.embedding);
-  const table = context.embedding.data;
-  return new ExpandedExamples(
-    texts.length,
-    (i) => {
-      const ids = [...(context.bos !== undefined ? [context.bos] : []), ...context.encodeText(texts[i])];
-      const inputsEmbeds = new Float32Array(ids.length * h);
-      ids.forEach((id, s) => inputsEmbeds.set(table.subarray(id * h, (id + 1) * h), s * h));
-      return { seqLength: ids.length, hiddenSize: h, inputsEmbeds, tokenIds: Int32Array.from(ids), tagSpans: [], readSpan: { start: ids.length - 1, length: 1 } };
-    },
-    new Map(),
-  );
+  return new ExpandedExamples(texts.length, (i) => expandPlainText(texts[i], context), new Map());
 }
 
 /** Splits indices into batches of similar length (less padding), keeping each batch's order. */

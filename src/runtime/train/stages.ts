@@ -38,7 +38,7 @@ import {
 } from './objectives';
 import { backwardCutPays, firstTrainableStart, frozenPrefixEnd, PrefixCache } from './prefixCache';
 import { SeededRng } from './rng';
-import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput } from './task';
+import { labelDescription, slotValues, taskTemplate, type Stage, type TaskInput, type TaskTemplate } from './task';
 import { trainParameters, type TrainProgress, type TrainResult } from './trainer';
 
 export const DEFAULT_P = 10;
@@ -129,6 +129,23 @@ export interface StageOptions {
   readonly onMessage?: (text: string) => void;
 }
 
+export interface TrainingSchedule {
+  readonly steps: number;
+  readonly evalEvery: number;
+  readonly checkpointEvery: number;
+}
+
+/** Optimizer steps (from --steps, or --epochs over the training rows), and how often to validate and checkpoint. */
+export function trainingSchedule(options: Pick<StageOptions, 'evaluateOnly' | 'steps' | 'epochs' | 'evalEvery' | 'checkpointEvery'>, nTrain: number, batchSize: number): TrainingSchedule {
+  const nBatchesPerEpoch = Math.max(1, Math.ceil(nTrain / batchSize));
+  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? DEFAULT_EPOCHS) * nBatchesPerEpoch);
+  return {
+    steps,
+    evalEvery: options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10))),
+    checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
+  };
+}
+
 export type MetricsRecord = Readonly<Record<string, number | null>>;
 
 export interface StageReport {
@@ -190,7 +207,8 @@ function sampleRows(rows: readonly number[], seed: number): number[] {
   return order.sort((a, b) => a - b).map((k) => rows[k]);
 }
 
-function splitOf(set: ExampleSet, options: StageOptions, seed: number): SplitIndices {
+/** The run's train / validation / test rows: a split column, or a seeded random split. */
+export function splitOf(set: ExampleSet, options: Pick<StageOptions, 'split' | 'validFold'>, seed: number): SplitIndices {
   const n = set.examples.length;
   const split = options.split ?? String(DEFAULT_SPLIT_FRACTION);
   const fraction = Number(split);
@@ -209,7 +227,7 @@ interface TagSetup {
   readonly task?: TagTask;
 }
 
-async function setUpTags(options: StageOptions, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
+export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBundles' | 'p' | 'evaluateOnly' | 'functionTag'>, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
   const fingerprint = modelFingerprint(options.model);
   const bundles = await Promise.all((options.startBundles ?? []).map((b) => loadTagBundle(b, fingerprint)));
   const registry = bundles.length > 0 ? TagRegistry.compose(bundles) : undefined;
@@ -238,17 +256,31 @@ async function setUpTags(options: StageOptions, tags: readonly TagName[], p: num
   return { values, loaded, head, scale, task };
 }
 
-export async function runStage(options: StageOptions): Promise<StageReport> {
-  const started = Date.now();
-  const say = options.onMessage ?? (() => undefined);
+export type StageDataOptions = Omit<StageOptions, 'model' | 'backend'>;
+
+/** What a run learns from: the task's template, the usable rows of the data file and their split. */
+export interface StageData {
+  readonly inputs: readonly TaskInput[];
+  readonly task: TaskTemplate;
+  readonly description: string;
+  readonly units: string;
+  /** The label columns: several make a multi-label classification task. */
+  readonly labelColumns: readonly string[];
+  /** The values the labelled quantity can take at all (task.ts labelDescription), when known. */
+  readonly bounds?: readonly [number | null, number | null];
+  readonly set: ExampleSet;
+  readonly split: SplitIndices;
+}
+
+/** Reads and splits the data of a run (`tagllm train`, and `tagllm export-job` for the PyTorch companion). */
+export async function readStageData(options: StageDataOptions, say: (text: string) => void = () => undefined): Promise<StageData> {
   const seed = options.seed ?? 0;
-  const { stage, model, backend } = options;
+  const { stage, label } = options;
   if (options.domains.length !== options.inputColumns.length) {
     throw new UsageError(`${options.inputColumns.length} input column(s) but ${options.domains.length} domain tag(s); give one domain per input`);
   }
-  if (stage !== 'domain' && !options.label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
+  if (stage !== 'domain' && !label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
   const inputs: TaskInput[] = options.inputColumns.map((column, k) => ({ column, domain: options.domains[k], kind: inputKindOfDomain(options.domains[k]) }));
-  const label = options.label;
   const labelColumns = (label ?? '').split(',').map((c) => c.trim()).filter((c) => c.length > 0);
   const multiLabel = labelColumns.length > 1;
   const described = labelDescription(label ?? '');
@@ -267,10 +299,21 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     ...(options.sample !== undefined && { sample: { size: options.sample, seed: seed ^ 0x5eed } }),
     maxInputLength: options.maxInputLength ?? DEFAULT_MAX_INPUT_LENGTH,
   });
-  const rawInputs = set.examples.map((e) => e.inputs);
-  const labelRows: LabelRows = set.examples.map((e) => e.targets ?? [e.label ?? NaN]);
   const split = splitOf(set, options, seed);
   if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
+  return { inputs, task, description, units, labelColumns, ...(bounds && { bounds }), set, split };
+}
+
+export async function runStage(options: StageOptions): Promise<StageReport> {
+  const started = Date.now();
+  const say = options.onMessage ?? (() => undefined);
+  const seed = options.seed ?? 0;
+  const { stage, model, backend } = options;
+  const { inputs, task, description, units, labelColumns, bounds, set, split } = await readStageData(options, say);
+  const label = options.label;
+  const multiLabel = labelColumns.length > 1;
+  const rawInputs = set.examples.map((e) => e.inputs);
+  const labelRows: LabelRows = set.examples.map((e) => e.targets ?? [e.label ?? NaN]);
 
   const tokenizer = Tokenizer.forModel(model);
   const tagNames = task.template.tags;
@@ -355,8 +398,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     }
   }
 
-  const nBatchesPerEpoch = Math.max(1, Math.ceil(split.train.length / batchSize));
-  const steps = options.evaluateOnly ? 0 : options.steps ?? Math.ceil((options.epochs ?? DEFAULT_EPOCHS) * nBatchesPerEpoch);
+  const { steps, evalEvery, checkpointEvery } = trainingSchedule(options, split.train.length, batchSize);
   const objective =
     stage === 'domain'
       ? nextTokenObjective({ backend, examples, train: split.train, valid: validWhileTraining, trainableTags: trainable, evalBatch })
@@ -394,13 +436,12 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   let result: TrainResult = { steps: 0, stoppedBy: 'steps', bestStep: 0, history: [], examplesSeen: 0 };
   if (steps > 0) {
     say(`training ${[...trainable].join(', ')}${stage !== 'domain' ? ` and the head of ${options.functionTag}` : ''} on ${split.train.length} examples for up to ${steps} steps`);
-    const evalEvery = options.evalEvery ?? Math.max(1, Math.round(Math.min(nBatchesPerEpoch / 2, steps / 10)));
     const lr = options.lr ?? DEFAULT_LR;
     const headScale = (options.headLr ?? lr * DEFAULT_HEAD_LR_FACTOR) / lr;
     const lrScale = new Map(stage === 'domain' ? [] : [headWeightParameter(options.functionTag!), headBiasParameter(options.functionTag!)].map((k) => [k, headScale]));
     result = await trainParameters(params, objective, {
       lr, lrScale, steps, batchSize, microBatch, seed, evalEvery, patience: options.patience ?? 3,
-      checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(steps / 10)),
+      checkpointEvery,
       ...(options.out && { checkpointDir: checkpointFolderFor(options.out) }),
       resume: options.resume, signal: options.signal, onProgress: options.onProgress, toBundle: () => toBundle(),
     });

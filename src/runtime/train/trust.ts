@@ -7,7 +7,7 @@ import { loadRDKit } from '../chem/rdkit';
 import { readRecords } from '../data/records';
 import { InvalidFileError } from '../errors';
 import type { TagEvidence, TagTask } from '../tags/bundle';
-import { chooseDomainThreshold, nearestSimilarity, packSketches, sketchOf, SKETCH_BITS, type ApplicabilityDomain, type SketchKind } from '../tags/domain';
+import { chooseDomainThreshold, inputSketch, nearestSimilarity, packSketches, sketchOf, SKETCH_BITS, type ApplicabilityDomain, type SketchKind } from '../tags/domain';
 import { quantileGrid, type ApprovedDistribution } from '../tags/percentile';
 
 type MetricsRecord = Readonly<Record<string, number | null>>;
@@ -61,8 +61,12 @@ export async function approvedDrugSmiles(path: string): Promise<string[]> {
   const smiles = table.columns.findIndex((c) => c.trim().toLowerCase() === 'smiles');
   const approved = table.columns.findIndex((c) => c.trim() === 'FDA_APPROVED');
   if (smiles < 0 || approved < 0) throw new InvalidFileError(`approved drugs need "smiles" and "FDA_APPROVED" columns; the file has ${table.columns.join(', ')}`, path);
-  const rdkit = await loadRDKit();
-  return table.rows.filter((row) => row[approved].trim() === '1' && sketchOf('morgan', row[smiles].trim(), rdkit) !== undefined).map((row) => row[smiles].trim());
+  const kept: string[] = [];
+  for (const row of table.rows) {
+    const s = row[smiles].trim();
+    if (row[approved].trim() === '1' && (await inputSketch('morgan', s)) !== undefined) kept.push(s);
+  }
+  return kept;
 }
 
 /** One output's distribution over approved drugs, from its predictions on them. */

@@ -162,6 +162,16 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
 
   ReduceSum: ({ g, node, dOutputs }) => [expandReduced(g, node, dOutputs[0]!).dx],
 
+  // The gradient goes to the maxima, shared equally where several positions tie.
+  ReduceMax: ({ g, node, dOutputs }) => {
+    const x = node.inputs[0];
+    const { dx, axes } = expandReduced(g, node, dOutputs[0]!);
+    const y = node.outputs[0];
+    const yKept = (node.attrs.keepdims ?? 1) !== 0 ? y : g.unsqueeze(y, axes);
+    const atMax = g.cast(g.equal(x, yKept), x.dtype);
+    return [g.div(g.mul(dx, atMax), g.reduceSum(atMax, axes, true))];
+  },
+
   ReduceMean: ({ g, node, dOutputs }) => {
     const x = node.inputs[0];
     const { dx, axes } = expandReduced(g, node, dOutputs[0]!);

@@ -2,11 +2,17 @@
 // file handle so a multi-GB model is never read whole just to learn its shape. Every count,
 // length, shape and offset is checked against the file size before anything is allocated for
 // it; tensor bytes are read only when asked for. Layout: ggml's docs/gguf.md.
+//
+// As strict as llama.cpp's loader (ggml/src/gguf.cpp), so that no file passes here that llama.cpp
+// would refuse: metadata keys are non-empty, tensor names shorter than GGML_MAX_NAME (64) bytes,
+// and each tensor's offset equals the padded size of the tensors before it, so tensors are packed
+// in order and can never alias or overlap.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidFileError, UnsupportedError, UsageError } from '../../errors';
 import type { GgufMetadata, GgufValue } from './metadata';
 import { ggmlTypeLayout, unsupportedTypeReason, type GgmlTypeLayout } from './tensorTypes';
+import { escapeControl, quote } from '../../safeText';
 
 export interface GgufTensorInfo {
   readonly name: string;
@@ -33,6 +39,8 @@ export interface GgufHeader {
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
 const DEFAULT_ALIGNMENT = 32;
 const MAX_DIMS = 4;
+/** ggml's GGML_MAX_NAME, counting the terminating NUL: names take at most 63 bytes. */
+const MAX_NAME_BYTES = 64;
 const CHUNK_BYTES = 1 << 20;
 // Ceilings far above any real model (the largest vocabularies hold ~256k tokens, models ~10k
 // tensors, chat templates and embedded tokenizer.json some MB), so a huge but well-formed
@@ -135,8 +143,9 @@ function parseHeader(fd: number, path: string): GgufHeader {
   for (let i = 0; i < kvCount; i++) {
     r.context = `metadata key ${i}`;
     const key = r.string();
-    r.context = `metadata key ${i} (${key})`;
-    if (metadata.has(key)) throw new InvalidFileError(`duplicate GGUF metadata key "${key}"`, path);
+    if (key === '') throw new InvalidFileError(`metadata key ${i} is empty`, path);
+    r.context = `metadata key ${i} (${escapeControl(key)})`;
+    if (metadata.has(key)) throw new InvalidFileError(`duplicate GGUF metadata key ${quote(key)}`, path);
     metadata.set(key, r.value(r.valueType()));
   }
 
@@ -146,8 +155,10 @@ function parseHeader(fd: number, path: string): GgufHeader {
   for (let i = 0; i < tensorCount; i++) {
     r.context = `tensor info ${i}`;
     const name = r.string();
-    r.context = `tensor info ${i} (${name})`;
-    if (names.has(name)) throw new InvalidFileError(`duplicate GGUF tensor name "${name}"`, path);
+    r.context = `tensor info ${i} (${escapeControl(name)})`;
+    const nameBytes = Buffer.byteLength(name);
+    if (nameBytes >= MAX_NAME_BYTES) throw new InvalidFileError(`tensor ${i} name ${quote(name)} is ${nameBytes} bytes long; GGUF names are at most ${MAX_NAME_BYTES - 1}`, path);
+    if (names.has(name)) throw new InvalidFileError(`duplicate GGUF tensor name ${quote(name)}`, path);
     names.add(name);
     const nDims = r.u32();
     if (nDims < 1 || nDims > MAX_DIMS) throw new InvalidFileError(`tensor ${name} has ${nDims} dimensions; expected 1 to ${MAX_DIMS}`, path);
@@ -159,6 +170,7 @@ function parseHeader(fd: number, path: string): GgufHeader {
   }
   const dataStart = alignUp(r.position, alignment);
   const tensors = infos.map((info) => checkTensor(info, dataStart, alignment, fileSize, path));
+  checkPacking(tensors, dataStart, alignment, path);
   return { path, version, fileSize, metadata, tensors, alignment, dataStart };
 }
 
@@ -211,6 +223,22 @@ function checkTensor(
     );
   }
   return { name, ne, type, fileOffset, byteLength, elementCount };
+}
+
+/**
+ * llama.cpp requires every tensor to start where the padded data of the tensors before it ends
+ * (in table order): no gap, no reordering, no alias, no overlap.
+ */
+function checkPacking(tensors: readonly GgufTensorInfo[], dataStart: number, alignment: number, path: string): void {
+  let expected = 0;
+  for (const t of tensors) {
+    const offset = t.fileOffset - dataStart;
+    if (offset !== expected) {
+      const why = offset < expected ? 'overlaps or aliases the tensors before it' : 'leaves a gap after the tensors before it';
+      throw new InvalidFileError(`tensor ${t.name} has data offset ${offset}, expected ${expected}: it ${why} (GGUF packs tensors in order)`, path);
+    }
+    expected += alignUp(t.byteLength, alignment);
+  }
 }
 
 /** Sequential little-endian reads through a window of the file; every read is bounds-checked first. */

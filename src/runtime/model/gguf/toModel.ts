@@ -1,18 +1,24 @@
 // GGUF file -> LoadedModel: config from metadata, every tensor dequantized to float32 under its
-// Hugging Face name and shape, q/k rows put back in Hugging Face order, tokenizer.json built
-// from the `tokenizer.ggml.*` metadata.
-import { UnsupportedError } from '../../errors';
+// Hugging Face name and shape, q/k rows put back in Hugging Face order, Gemma's stored (1 + w)
+// norm weights back to w, tokenizer.json built from the `tokenizer.ggml.*` metadata. A model this
+// machine's memory cannot hold is refused from its header, before any tensor is read.
+import { freemem, totalmem } from 'node:os';
+import { InvalidFileError, UnsupportedError } from '../../errors';
 import { tokenizerFromGgufMetadata } from '../../tokenizer/fromGguf';
-import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
-import { ggufConfig, ROPE_FREQS_TENSOR } from './config';
+import type { Architecture, F32Tensor, LlamaConfig, LoadedModel } from '../description';
+import { CONFIG_TENSORS, ggufConfig } from './config';
+import { isGemma } from '../families';
 import { dequantize } from './quant';
 import { GgufFile, type GgufTensorInfo } from './reader';
 import { checkWeights } from '../weightShapes';
+import { assertFits, estimateModelMemory, heldWeightBytes, memoryVerdict } from '../memoryEstimate';
 
 export interface GgufLoadOptions {
   readonly signal?: AbortSignal;
   /** Called after each tensor with the tensor bytes read so far and in all. */
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Memory the OS can give without swapping; default os.freemem() (Linux: MemAvailable). */
+  readonly availableMemoryBytes?: number;
 }
 
 export async function loadGgufModel(path: string, options: GgufLoadOptions = {}): Promise<LoadedModel> {
@@ -20,14 +26,17 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   try {
     const { header } = file;
     const config = readGgufConfig(file);
+    const verdict = memoryVerdict(estimateModelMemory(heldWeightBytes(header), config), options.availableMemoryBytes ?? freemem(), totalmem());
+    assertFits(verdict, header.fileSize, path);
     const { tokenizerJson, specialTokens } = tokenizerFromGgufMetadata(header.metadata, path);
     const bytesTotal = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     let bytesDone = 0;
     const weights = new Map<string, F32Tensor>();
     for (const tensor of header.tensors) {
       options.signal?.throwIfAborted();
-      if (tensor.name === ROPE_FREQS_TENSOR) continue; // folded into config.ropeScaling
-      const hfName = hfTensorName(tensor.name);
+      if (CONFIG_TENSORS.has(tensor.name)) continue; // folded into config.ropeScaling
+      if (isVisionTensor(tensor.name, config)) continue; // the text model never reads them
+      const hfName = hfTensorName(tensor.name, config);
       if (hfName === undefined) throw new UnsupportedError(`unexpected tensor ${tensor.name} for architecture ${config.architecture}`, path);
       weights.set(hfName, toHfTensor(tensor, file.tensorBytes(tensor), config));
       bytesDone += tensor.byteLength;
@@ -42,13 +51,22 @@ export async function loadGgufModel(path: string, options: GgufLoadOptions = {})
   }
 }
 
-/** The model's config, reading the one tensor the config may depend on (Llama 3.1 RoPE factors). */
-export function readGgufConfig(file: GgufFile): LlamaConfig {
-  const ropeFreqs = file.header.tensors.find((t) => t.name === ROPE_FREQS_TENSOR);
-  return ggufConfig(file.header, ropeFreqs && dequantize(ropeFreqs.type, file.tensorBytes(ropeFreqs), ropeFreqs.elementCount));
+/** Ollama's Gemma 3 files carry the vision tower (`v.*`) and its projector (`mm.*`) beside the text model. */
+function isVisionTensor(name: string, config: LlamaConfig): boolean {
+  return config.architecture === 'gemma3' && (name.startsWith('v.') || name.startsWith('mm.'));
 }
 
-const LAYER_TENSORS: Readonly<Record<string, string>> = {
+/** The model's config, reading the tensors the config may depend on (RoPE factors). */
+export function readGgufConfig(file: GgufFile): LlamaConfig {
+  return ggufConfig(file.header, (name) => {
+    const tensor = file.header.tensors.find((t) => t.name === name);
+    if (!tensor) throw new InvalidFileError(`${name} is missing`, file.header.path);
+    return dequantize(tensor.type, file.tensorBytes(tensor), tensor.elementCount);
+  });
+}
+
+// Tensor names are file content, so every table is a Map (no inherited keys such as "constructor").
+const LAYER_TENSORS: ReadonlyMap<string, string> = new Map(Object.entries({
   'attn_norm.weight': 'input_layernorm.weight',
   'attn_q.weight': 'self_attn.q_proj.weight',
   'attn_q.bias': 'self_attn.q_proj.bias',
@@ -61,20 +79,35 @@ const LAYER_TENSORS: Readonly<Record<string, string>> = {
   'ffn_gate.weight': 'mlp.gate_proj.weight',
   'ffn_up.weight': 'mlp.up_proj.weight',
   'ffn_down.weight': 'mlp.down_proj.weight',
-};
+  'attn_q_norm.weight': 'self_attn.q_norm.weight',
+  'attn_k_norm.weight': 'self_attn.k_norm.weight',
+}));
 
-const GLOBAL_TENSORS: Readonly<Record<string, string>> = {
-  'token_embd.weight': 'model.embed_tokens.weight',
-  'output_norm.weight': 'model.norm.weight',
-  'output.weight': 'lm_head.weight',
-};
+/** Per-architecture departures from LAYER_TENSORS. */
+const LAYER_TENSORS_OF: ReadonlyMap<Architecture, ReadonlyMap<string, string>> = new Map([
+  // Phi-3: q/k/v fused in attn_qkv, gate and up fused in ffn_up ([hidden, 2 ffn]).
+  ['phi3', new Map([...LAYER_TENSORS, ['attn_qkv.weight', 'self_attn.qkv_proj.weight'], ['ffn_up.weight', 'mlp.gate_up_proj.weight']])],
+  // Gemma: four norms per layer, and ffn_norm is the MLP's input norm.
+  ...(['gemma2', 'gemma3'] as const).map((arch) => [arch, new Map([
+    ...LAYER_TENSORS,
+    ['post_attention_norm.weight', 'post_attention_layernorm.weight'],
+    ['ffn_norm.weight', 'pre_feedforward_layernorm.weight'],
+    ['post_ffw_norm.weight', 'post_feedforward_layernorm.weight'],
+  ])] as const),
+]);
+
+const GLOBAL_TENSORS: ReadonlyMap<string, string> = new Map([
+  ['token_embd.weight', 'model.embed_tokens.weight'],
+  ['output_norm.weight', 'model.norm.weight'],
+  ['output.weight', 'lm_head.weight'],
+]);
 
 /** The Hugging Face name of a llama.cpp tensor name, or undefined for a tensor we do not know. */
-export function hfTensorName(ggufName: string): string | undefined {
-  const global = GLOBAL_TENSORS[ggufName];
+export function hfTensorName(ggufName: string, config: Pick<LlamaConfig, 'architecture'>): string | undefined {
+  const global = GLOBAL_TENSORS.get(ggufName);
   if (global) return global;
   const m = /^blk\.(\d+)\.(.+)$/.exec(ggufName);
-  const suffix = m && LAYER_TENSORS[m[2]!];
+  const suffix = m && (LAYER_TENSORS_OF.get(config.architecture) ?? LAYER_TENSORS).get(m[2]!);
   return suffix ? `model.layers.${m[1]}.${suffix}` : undefined;
 }
 
@@ -82,12 +115,17 @@ function toHfTensor(tensor: GgufTensorInfo, bytes: Uint8Array, config: LlamaConf
   const data = dequantize(tensor.type, bytes, tensor.elementCount);
   // ggml lists dimensions innermost first; PyTorch outermost first. The memory order is the same.
   const shape = [...tensor.ne].reverse();
+  // llama.cpp's converter stores Gemma's norm weights as 1 + w, the factor its RMSNorm applies.
+  if (isGemma(config.architecture) && tensor.name.endsWith('norm.weight')) {
+    for (let i = 0; i < data.length; i++) data[i] -= 1;
+  }
   const heads = ropePermutedHeads(tensor.name, config);
   return { shape, data: heads === undefined ? data : unpermuteRows(data, shape[0]!, heads) };
 }
 
 // llama.cpp's converter reorders the q/k rows of Llama-arch models so each head's rotary pairs
-// sit side by side (GPT-J style rotation); Qwen2 keeps Hugging Face order (NeoX style).
+// sit side by side (GPT-J style rotation); Qwen2/3, Phi-3 and Gemma keep Hugging Face order
+// (llama.cpp rotates them NeoX style).
 function ropePermutedHeads(ggufName: string, config: LlamaConfig): number | undefined {
   if (config.architecture !== 'llama' && config.architecture !== 'mistral') return undefined;
   if (/^blk\.\d+\.attn_q\.(weight|bias)$/.test(ggufName)) return config.numHeads;

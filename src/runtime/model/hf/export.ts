@@ -10,7 +10,7 @@ import { writeFolderAtomic } from '../../fs/atomicWrite';
 import { Tokenizer, type TokenId } from '../../tokenizer/tokenizer';
 import type { LoadedModel } from '../description';
 import { writeSafetensors } from '../safetensors/write';
-import { toHfConfigJson } from './config';
+import { hfConfigJsonText, toHfConfigJson } from './config';
 
 export async function exportHfFolder(model: LoadedModel, outDir: string): Promise<void> {
   const target = resolve(outDir);
@@ -20,7 +20,7 @@ export async function exportHfFolder(model: LoadedModel, outDir: string): Promis
   await writeFolderAtomic(target, async (tmp) => {
     const { bos, eos } = model.specialTokens;
     const json = (name: string, doc: unknown) => writeFile(join(tmp, name), JSON.stringify(doc, null, 2) + '\n');
-    await json('config.json', toHfConfigJson(model.config, { bos, eos }));
+    await writeFile(join(tmp, 'config.json'), hfConfigJsonText(toHfConfigJson(model.config, { bos, eos })));
     await json('generation_config.json', { bos_token_id: bos ?? null, eos_token_id: eos ?? null });
     await json('tokenizer.json', model.tokenizerJson);
     await json('tokenizer_config.json', tokenizerConfig(model));

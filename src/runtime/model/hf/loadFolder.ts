@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { InvalidFileError, UnsupportedError } from '../../errors';
+import { parseJsonText } from '../../jsonText';
 import type { F32Tensor, LlamaConfig, LoadedModel } from '../description';
 import { readSafetensors, readSafetensorsHeader } from '../safetensors/read';
 import { checkWeights } from '../weightShapes';
@@ -102,12 +103,7 @@ function shardPath(dir: string, file: string, indexPath: string): string {
 async function readJsonObject(dir: string, name: string): Promise<Record<string, unknown>> {
   const path = join(dir, name);
   if (!existsSync(path)) throw new InvalidFileError(`missing ${name}`, dir);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new InvalidFileError(`not valid JSON (${(err as Error).message})`, path);
-  }
+  const doc = parseJsonText(await readFile(path, 'utf8'), path);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidFileError('is not a JSON object', path);
   return doc as Record<string, unknown>;
 }

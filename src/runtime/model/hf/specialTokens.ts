@@ -51,6 +51,7 @@ function postProcessorPrepends(processor: unknown, bos: number): boolean {
   const first = p.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
   const name = first?.SpecialToken?.id;
   if (typeof name !== 'string') return false;
-  const entry = (p.special_tokens as Record<string, { ids?: unknown }> | undefined)?.[name];
+  const table = p.special_tokens as Record<string, { ids?: unknown }> | undefined;
+  const entry = table && Object.hasOwn(table, name) ? table[name] : undefined;
   return Array.isArray(entry?.ids) && entry.ids[0] === bos;
 }

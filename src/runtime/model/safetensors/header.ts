@@ -2,8 +2,13 @@
 // mapping each tensor name to {dtype, shape, data_offsets} (offsets relative to the data
 // section after the header), plus an optional string-to-string `__metadata__`. Everything is
 // checked here before a single tensor byte is read or allocated.
-// Format: https://github.com/huggingface/safetensors (README, "Format").
+// Format: https://github.com/huggingface/safetensors (README, "Format"). As strict as that
+// reference: the header starts with "{" (no BOM, no leading space; trailing spaces pad it), and
+// the tensors tile the data section exactly, from byte 0 to its last byte: no hole before or
+// between them, no overlap, no trailing bytes.
 import { InvalidFileError } from '../../errors';
+import { parseJsonText } from '../../jsonText';
+import { quote } from '../../safeText';
 
 /** Bytes per element of each dtype the format defines; reading converts only F32, F16 and BF16. */
 export const DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -48,12 +53,14 @@ export function headerLength(prefix: Uint8Array, fileSize: number, path: string)
 
 /** Parses and validates the JSON header against the size of the data section that follows it. */
 export function parseHeader(json: Uint8Array, dataBytes: number, path: string): SafetensorsHeader {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
-  } catch (err) {
-    throw new InvalidFileError(`safetensors header is not valid JSON (${(err as Error).message})`, path);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
+  } catch {
+    throw new InvalidFileError('safetensors header is not valid UTF-8', path);
   }
+  const doc = parseJsonText(text, path, 'safetensors header');
+  if (!text.startsWith('{')) throw new InvalidFileError(`safetensors header must start with "{", not ${quote(text.slice(0, 1))}`, path);
   if (!isObject(doc)) throw new InvalidFileError('safetensors header is not a JSON object', path);
 
   let metadata: Record<string, string> = {};
@@ -66,13 +73,20 @@ export function parseHeader(json: Uint8Array, dataBytes: number, path: string): 
     entries.push(parseEntry(name, value, dataBytes, path));
   }
 
-  const byStart = [...entries].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < byStart.length; i++) {
-    const prev = byStart[i - 1]!;
-    const cur = byStart[i]!;
-    if (cur.begin < prev.end) {
-      throw new InvalidFileError(`tensors ${prev.name} and ${cur.name} overlap in the data section`, path);
+  const byStart = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last: SafetensorsEntry | undefined;
+  for (const cur of byStart) {
+    if (cur.begin < covered) throw new InvalidFileError(`tensors ${last!.name} and ${cur.name} overlap in the data section`, path);
+    if (cur.begin > covered) {
+      const where = last ? `after tensor ${last.name}` : 'before the first tensor';
+      throw new InvalidFileError(`the data section has a hole of ${cur.begin - covered} bytes ${where} (tensor ${cur.name} starts at ${cur.begin})`, path);
     }
+    covered = cur.end;
+    last = cur;
+  }
+  if (covered !== dataBytes) {
+    throw new InvalidFileError(`${dataBytes - covered} trailing bytes after the last tensor (the data section is ${dataBytes} bytes, the tensors cover ${covered})`, path);
   }
   return { entries, metadata, dataStart: 8 + json.length };
 }
@@ -81,7 +95,7 @@ function parseEntry(name: string, value: unknown, dataBytes: number, path: strin
   const bad = (what: string) => new InvalidFileError(`tensor ${name}: ${what}`, path);
   if (!isObject(value)) throw bad('header entry is not an object');
   const { dtype, shape, data_offsets: offsets } = value;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw bad(`unknown dtype ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw bad(`unknown dtype ${JSON.stringify(dtype)}`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw bad(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   }
