@@ -239,3 +239,17 @@ test('a format-2 bundle (the default bundle before format 3) still loads and pre
     assert.deepEqual([p.evidence, p.percentile, p.similarity, p.flags], [undefined, undefined, undefined, []]);
   }
 });
+
+test('the default bundle predicts a SMILES RDKit must not see (a space in it): values, but no similarity and no domain flag', async () => {
+  const model = await stories;
+  const predictor = await createPredictor({ model, bundles: [join('bundles', 'default')], provider: 'cpu' });
+  const [hostile, plain] = await predictor.predict([{ smiles: 'CCO CCO' }, { smiles: 'CCO' }]);
+  assert.deepEqual(hostile.map((p) => p.tag), plain.map((p) => p.tag));
+  for (const p of hostile) {
+    assert.ok(Number.isFinite(p.value), `${p.tag} ${p.value}`);
+    assert.equal(p.similarity, undefined);
+    assert.ok(!p.flags.includes('outside-domain'), `${p.tag}: ${p.flags}`);
+  }
+  // the same bundle sketches a SMILES RDKit reads, so the hostile one's missing similarity is the rejection
+  for (const p of plain) assert.ok(p.similarity !== undefined && p.similarity > 0 && p.similarity <= 1, `${p.tag} ${p.similarity}`);
+});
