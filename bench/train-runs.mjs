@@ -3,7 +3,7 @@
 // given folds), each through `tagllm train` with its baselines on the same split. Stage-2
 // sets are small (80-113 test rows), so each runs with seeds 0, 1 and 2 (three random
 // splits). Run `npm run build` first.
-//   node bench/train-runs.mjs [NAME[/seedS]...]   (names: smiles-domain esol qed protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epochs4-6 davis-epoch2 davis-staged)
+//   node bench/train-runs.mjs [NAME[/seedS]...]   (names: smiles-domain esol qed bbbp clintox protein protein-pi protein-gravy protein-aromaticity protein-charge protein-mw esol-p30 qed-p30 protein-p30 esol-s1 qed-s1 synergy protein-domain davis davis-3epochs davis-epochs4-6 davis-epoch2 davis-staged)
 // Writes each report (the CLI's last stdout line) to bench/train-runs.json under NAME or
 // NAME/seedS, and the bundles and logs to $TAGLLM_RUNS_DIR (default: a folder in the system temp dir).
 import { spawnSync } from 'node:child_process';
@@ -68,6 +68,11 @@ const RUNS = {
   // two molecules, one frozen stage-1 <SMILES> tag (the default bundle's) before each; no cell line in the template
   synergy: () => ['--stage', 'cross', '--tag', '<DC>', '--domain', '<SMILES>,<SMILES>', '--tags', join('bundles', 'default'), '--data', join(data, 'synergy', 'oneil_loewe.csv'),
     '--inputs', 'smiles1,smiles2', '--label', 'loewe', '--sample', '2000', '--epochs', '2'],
+  // classification tags (probabilities; ROC-AUC, PR-AUC beside majority class, logistic probes, fingerprint logistic regression)
+  bbbp: () => ['--stage', 'function', '--tag', '<BBBP>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'bbbp.csv'), '--input-column', 'smiles',
+    '--label', 'p_np', '--epochs', '2'],
+  clintox: () => ['--stage', 'function', '--tag', '<CTTox>', '--domain', '<SMILES>', '--data', join(data, 'molnet', 'clintox.csv'), '--input-column', 'smiles',
+    '--label', 'CT_TOX', '--epochs', '2'],
   'protein-domain': () => ['--stage', 'domain', '--tag', '<Protein>', '--data', join(data, 'proteins', 'bacterial_proteome.faa'), '--input-column', 'sequence',
     '--max-length', '128', '--sample', '2000', '--steps', '60', '--batch', '16', '--lr', '1e-2'],
   // all 30,056 pairs: folds train0-3 train, train4 validates, test tests (about 45 minutes on 2 cores)
@@ -81,7 +86,7 @@ const RUNS = {
   // the paper's protocol: stage-1 domain tags (protein-domain above, the default bundle's <SMILES>), frozen
   'davis-staged': () => [...RUNS.davis(), '--tags', `${join(runs, 'protein-domain')},${join('bundles', 'default')}`],
 };
-const SEEDED = new Set(['esol', 'qed', 'protein', 'protein-pi', 'protein-gravy', 'protein-aromaticity', 'protein-charge', 'protein-mw', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
+const SEEDED = new Set(['bbbp', 'clintox', 'esol', 'qed', 'protein', 'protein-pi', 'protein-gravy', 'protein-aromaticity', 'protein-charge', 'protein-mw', 'esol-p30', 'qed-p30', 'protein-p30', 'esol-s1', 'qed-s1']);
 
 /** A run's key in bench/train-runs.json: NAME for seed 0 of an unseeded run, else NAME/seedS. */
 const runKey = (name, seed) => (SEEDED.has(name) || seed !== 0 ? `${name}/seed${seed}` : name);

@@ -1,7 +1,10 @@
 // Trains the default tag bundle the README's first command uses (bundles/default/): a
-// <SMILES> domain tag (stage 1, next-token likelihood on QM9 SMILES), then <QED> and <LogP>
-// function tags with their heads (stage 2, labels computed by RDKit-js on BBBP SMILES, the
-// domain tag frozen), merged into one bundle for stories260K.
+// <SMILES> domain tag (stage 1, next-token likelihood on QM9 SMILES), then function tags for
+// measured properties RDKit cannot compute (stage 2, the domain tag frozen): aqueous solubility
+// <ESOL> (regression), blood-brain-barrier penetration <BBBP> and clinical-trial toxicity
+// <CTTox> (classification: probabilities), and <QED> (computed by RDKit-js, kept to show the
+// bounds flag); each with its evidence, applicability domain and percentiles among the
+// approved drugs of ClinTox. Merged into one bundle for stories260K.
 //   npx tsx scripts/train-default-bundle.ts [OUT]      (default OUT: bundles/default)
 // Data and model come from $TAGLLM_DATA_DIR (default ../shared/data) and $TAGLLM_MODEL.
 import { mkdtempSync } from 'node:fs';
@@ -36,11 +39,18 @@ async function main(): Promise<void> {
   log(JSON.stringify(domain));
   const reports = [domain];
   const functionOuts: string[] = [];
-  for (const [tag, label] of [['<QED>', 'qed'], ['<LogP>', 'logp']] as const) {
-    const dir = join(work, label);
+  const molnet = (file: string) => join(data, 'molnet', file);
+  const approvedDrugs = molnet('clintox.csv');
+  const functionTags: Pick<StageOptions, 'functionTag' | 'data' | 'label' | 'description' | 'datasetName' | 'sample' | 'epochs'>[] = [
+    { functionTag: '<ESOL>' as TagName, data: molnet('esol.csv'), label: 'measured log solubility in mols per litre', description: 'aqueous solubility', datasetName: 'ESOL', epochs: 2 },
+    { functionTag: '<BBBP>' as TagName, data: molnet('bbbp.csv'), label: 'p_np', description: 'probability of blood-brain barrier penetration', datasetName: 'BBBP', sample: 1000, epochs: 2 },
+    { functionTag: '<CTTox>' as TagName, data: molnet('clintox.csv'), label: 'CT_TOX', description: 'probability of toxicity in clinical trials', datasetName: 'ClinTox', epochs: 2 },
+    { functionTag: '<QED>' as TagName, data: molnet('bbbp.csv'), label: 'qed', datasetName: 'BBBP', sample: 800, epochs: 2 },
+  ];
+  for (const fn of functionTags) {
+    const dir = join(work, fn.functionTag!.slice(1, -1));
     const r = await runStage({
-      ...common, stage: 'function', data: join(data, 'molnet', 'bbbp.csv'), inputColumns: ['smiles'], domains: [smiles], functionTag: tag as TagName,
-      label, sample: 800, epochs: 2, startBundles: [domainOut], freeze: [smiles], out: dir,
+      ...common, ...fn, stage: 'function', inputColumns: ['smiles'], domains: [smiles], startBundles: [domainOut], freeze: [smiles], approvedDrugs, out: dir,
     });
     log(JSON.stringify(r));
     reports.push(r);

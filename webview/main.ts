@@ -3,6 +3,7 @@
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { EntityRow, FromWebview, ToWebview } from '../src/extension/panelMessages';
 import type { EvaluateResult, TrainProgress, TrainResult } from '../src/extension/protocol';
+import { domainText, percentileText } from '../src/extension/trustText';
 import { lossCurve, parityPlot } from './plots';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField(), vsCodeDropdown(), vsCodeOption());
@@ -73,6 +74,22 @@ function cellValue(row: EntityRow, key: string): string | number | undefined {
   return row[key as 'kind' | 'text' | 'where'];
 }
 
+/** A tag's cell: the value (or a text-output tag's words), a bar of its percentile among approved drugs, and a ⚠ when a flag is set. */
+function predictionCell(p: EntityRow['predictions'][number], text: string): HTMLElement {
+  const td = h('td', { class: p.value === undefined ? 'prediction-cell' : 'num prediction-cell' }, text);
+  const percentile = percentileText(p);
+  if (percentile) {
+    const fill = h('span', { class: 'pct-fill' });
+    // through the CSSOM: the panel's content security policy refuses inline style attributes
+    fill.style.width = `${Math.round(p.percentile!)}%`;
+    td.append(h('span', { class: 'pct-bar', title: `${percentile} of approved drugs` }, fill));
+  }
+  const domain = domainText(p);
+  if ((p.flags ?? []).length > 0) td.append(h('span', { class: 'flag', title: domain! }, '⚠'));
+  else if (domain) td.title = domain;
+  return td;
+}
+
 function visibleRows(): EntityRow[] {
   const needle = state.filter.trim().toLowerCase();
   const rows = state.rows.filter((r) => (state.kind === 'all' || r.kind === state.kind) && (!needle || r.text.toLowerCase().includes(needle) || r.where.toLowerCase().includes(needle)));
@@ -121,7 +138,9 @@ function renderTable(): void {
   for (const key of keys) {
     const label = key.replace(/^[dp]:/, '');
     const arrow = key === state.sortKey ? (state.sortDescending ? ' ▼' : ' ▲') : '';
-    const th = h('th', { class: `sortable ${key.startsWith('p:') ? 'prediction' : ''}`, 'data-key': key, title: 'Sort' }, label + arrow);
+    // a tag column's tooltip is its evidence (bundles of format 3), e.g. "RMSE 1.13 · fingerprints 1.43 · mean 2.10 (ESOL, n = 113)"
+    const evidence = key.startsWith('p:') ? state.rows.flatMap((r) => r.predictions).find((p) => p.tag === label && p.evidence)?.evidence : undefined;
+    const th = h('th', { class: `sortable ${key.startsWith('p:') ? 'prediction' : ''}`, 'data-key': key, title: evidence ? `${label}: ${evidence} · click to sort` : 'Sort' }, label + arrow);
     th.addEventListener('click', () => {
       state.sortDescending = state.sortKey === key ? !state.sortDescending : false;
       state.sortKey = key;
@@ -137,6 +156,11 @@ function renderTable(): void {
     for (const key of keys) {
       const value = cellValue(row, key);
       const text = typeof value === 'number' ? fmt(value) : (value ?? '');
+      const prediction = key.startsWith('p:') ? row.predictions.find((p) => p.tag === key.slice(2)) : undefined;
+      if (prediction) {
+        tr.append(predictionCell(prediction, text));
+        continue;
+      }
       const td = h('td', { class: key === 'text' ? 'entity-text' : typeof value === 'number' ? 'num' : '' }, key === 'text' && text.length > 32 ? `${text.slice(0, 31)}…` : text);
       if (key === 'text') td.title = row.text;
       tr.append(td);

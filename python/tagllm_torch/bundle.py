@@ -28,6 +28,9 @@ from safetensors.numpy import load_file, save_file
 from . import __version__
 
 FORMAT = "tagllm.tagbundle"
+# What this package writes: its bundles hold none of version 3's fields (evidence, applicability
+# domain, approved-drug percentiles, classification tasks), so they are version 2. It reads 1 to 3
+# (the schema's formatVersion enum) and ignores fields it does not know.
 FORMAT_VERSION = 2
 META_FILE = "tagbundle.json"
 TAGS_FILE = "tags.safetensors"

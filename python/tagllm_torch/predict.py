@@ -17,7 +17,8 @@ from .template import parse_template
 
 
 def predict(model: FrozenModel, bundles: Sequence[Bundle], function_tag: str, inputs: Sequence[Mapping[str, str]]) -> np.ndarray:
-    """One value per input, in the units tagbundle.json records for the tag's first output."""
+    """One value per input, in the units tagbundle.json records for the tag's first output: a
+    classification tag's (format 3, `task: "classification"`) head gives a logit, read as a probability."""
     values = {name: v for b in bundles for name, v in b.values.items()}
     owner = next(b for b in bundles if function_tag in b.heads)
     info = owner.meta["tags"][function_tag]
@@ -32,4 +33,5 @@ def predict(model: FrozenModel, bundles: Sequence[Bundle], function_tag: str, in
             h = readout(model, batch_inputs([row], model.embedding, tags)).double().cpu().numpy()[0]
             out.append(float(head.weight.astype(np.float64)[0] @ h + head.bias[0]))
     scale = info["outputs"][0]
-    return np.array(out) * scale["targetStd"] + scale["targetMean"]
+    values = np.array(out) * scale["targetStd"] + scale["targetMean"]
+    return 1 / (1 + np.exp(-values)) if info.get("task") == "classification" else values

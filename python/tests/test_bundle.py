@@ -18,8 +18,10 @@ DEFAULT = REPO / "bundles" / "default"
 
 def test_the_ts_default_bundle_passes_the_schema_and_loads(stories):
     bundle = load_bundle(DEFAULT, stories.fingerprint)
-    assert set(bundle.values) == {"<SMILES>", "<QED>", "<LogP>"}
+    assert bundle.meta["formatVersion"] == 3
+    assert set(bundle.values) == {"<SMILES>", "<ESOL>", "<BBBP>", "<CTTox>", "<QED>"}
     assert bundle.heads["<QED>"].weight.shape == (1, 64)
+    assert bundle.meta["tags"]["<BBBP>"]["task"] == "classification"
 
 
 def test_save_then_load_is_exact(tmp_path):
@@ -46,6 +48,10 @@ def test_additive_fields_are_tolerated(tmp_path):
     (lambda m: m["baseModel"].update(embeddingSha256="xyz"), "embeddingSha256"),
     (lambda m: m["tags"]["<QED>"]["outputs"][0].update(targetStd=0), "targetStd"),
     (lambda m: m["tags"].update({"QED": {"kind": "domain", "description": ""}}), "QED"),
+    (lambda m: m.update(formatVersion=4), "formatVersion"),
+    (lambda m: m["tags"]["<BBBP>"].update(task="ranking"), "task"),
+    (lambda m: m["tags"]["<QED>"]["outputs"][0]["approved"]["quantiles"].pop(), "quantiles"),
+    (lambda m: m["tags"]["<ESOL>"]["domain"].update(sketch="maccs"), "sketch"),
 ])
 def test_schema_names_what_is_wrong(change, message):
     meta = json.loads((DEFAULT / "tagbundle.json").read_text())

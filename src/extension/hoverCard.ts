@@ -1,6 +1,7 @@
 // Markdown for a hover card. Pure: takes what the runtime said and returns text, so tests read it directly.
 // VS Code renders neither inline <svg> nor file: images in hovers, so the structure travels as a base64 data: URI.
 import type { EntityCard, EntityRef, Predictions, TagPrediction } from './protocol';
+import { domainText, percentileText } from './trustText';
 
 export interface CardLinks {
   openInPanel: string;
@@ -38,12 +39,13 @@ function shorten(text: string): string {
 export function hoverMarkdown(ref: EntityRef, card: EntityCard, predictions: Predictions | 'pending' | Error, links: CardLinks): string {
   const lines: string[] = [];
   lines.push(`**Tag-LLM · ${kindTitle[ref.kind]}** \`${shorten(ref.text).replace(/`/g, "'")}\``, '');
-  // Predictions first: a hover is only as tall as the room beside the line, and they are what the card is for.
-  lines.push(...predictionLines(predictions), '');
-  if (card.svg) lines.push(`<img src="${svgDataUri(card.svg)}" width="180" height="135" alt="structure"/>`, '');
+  // The exact descriptors first (one line, always in view), then the predictions with their
+  // evidence, then the drawing: a hover is only as tall as the room beside the line.
   if (card.descriptors.length > 0) {
     lines.push(card.descriptors.map((d) => `${escapeMarkdown(d.name)} **${formatNumber(d.value)}**${d.unit ? ` ${escapeMarkdown(d.unit)}` : ''}`).join(' · '), '');
   }
+  lines.push(...predictionLines(predictions), '');
+  if (card.svg) lines.push(`<img src="${svgDataUri(card.svg)}" width="180" height="135" alt="structure"/>`, '');
   if (card.composition && card.composition.length > 0) {
     const total = card.composition.reduce((sum, [, n]) => sum + n, 0);
     const top = card.composition.slice(0, 8).map(([aa, n]) => `${aa} ${((100 * n) / total).toFixed(1)}%`);
@@ -58,10 +60,12 @@ function predictionLines(predictions: Predictions | 'pending' | Error): string[]
   if (predictions instanceof Error) return [`*Tag-LLM predictions unavailable: ${escapeMarkdown(predictions.message)}*`];
   const footer = `model ${escapeMarkdown(predictions.model)} · device ${escapeMarkdown(predictions.device)}`;
   if (predictions.predictions.length === 0) return [`*No function tags loaded for this kind of entity* (${footer})`];
-  const lines = ['| Tag-LLM prediction | value | bundle |', '| --- | ---: | --- |'];
+  const lines = ['| Tag-LLM prediction | value | among approved drugs | nearest training input | bundle |', '| --- | ---: | --- | --- | --- |'];
   for (const p of predictions.predictions) {
-    lines.push(`| ${escapeMarkdown(p.tag)} | ${escapeMarkdown(predictionResult(p))} | ${escapeMarkdown(p.bundle)} |`);
+    lines.push(`| ${escapeMarkdown(p.tag)} | ${escapeMarkdown(predictionResult(p))} | ${percentileText(p) ?? '–'} | ${escapeMarkdown(domainText(p) ?? '–')} | ${escapeMarkdown(p.bundle)} |`);
   }
+  const evidence = predictions.predictions.filter((p) => p.evidence);
+  if (evidence.length > 0) lines.push('', evidence.map((p) => `${escapeMarkdown(p.tag)} ${escapeMarkdown(p.evidence!)}`).join('  \n'));
   lines.push('', `*${footer}*`);
   return lines;
 }

@@ -33,12 +33,21 @@ export interface EntityCard {
 
 export interface TagPrediction {
   tag: string;
-  /** A head's value; absent for a text-output function tag, which writes `text` instead. */
+  /** A head's value (a probability for a classification tag); absent for a text-output function tag, which writes `text` instead. */
   value?: number;
   unit?: string;
   /** What a text-output function tag wrote for the entity. */
   text?: string;
   bundle: string;
+  task?: 'regression' | 'classification';
+  /** The tag's evidence as one line ("RMSE 1.13 · fingerprints 1.43 · mean 2.10 (ESOL, n = 113)"); absent for bundles before format 3. */
+  evidence?: string;
+  /** 0–100 among approved drugs. */
+  percentile?: number;
+  /** Nearest training input's similarity. */
+  similarity?: number;
+  /** 'outside-domain', 'outside-training-range', 'outside-bounds'. */
+  flags?: string[];
 }
 
 export interface Predictions {

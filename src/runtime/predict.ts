@@ -2,6 +2,9 @@
 // bundles, and inputs by slot ({smiles}, {seq}) in; one value per function tag out, in the
 // target's units. Inputs are expanded through each function tag's template, run through the
 // decoder in right-padded batches, and read by the tag's head over its p vectors (src/runtime/tags/readout.ts).
+// A classification tag's outputs are probabilities. Each value carries what the bundle says
+// about trusting it (format 3): the tag's evidence, the percentile among approved drugs, the
+// nearest training input's similarity and the flags of src/runtime/tags/assess.ts.
 import { UsageError } from './errors';
 import type { LoadedModel } from './model/description';
 import { decoderSession, type DecoderSession } from './session/decoderSession';
@@ -10,7 +13,11 @@ import { Tokenizer } from './tokenizer/tokenizer';
 import { loadTagBundle } from './tags/bundleFiles';
 import { batchInputs, expandInput, modelExpansionContext, type ExpandedInput, type ExpansionContext } from './tags/expand';
 import { modelFingerprint, requireSameModel } from './tags/fingerprint';
+import { assessPrediction, type Assessment } from './tags/assess';
+import type { TagEvidence, TagTask } from './tags/bundle';
+import { inputSketch, nearestSimilarity, SKETCH_BITS, unpackSketches } from './tags/domain';
 import { applyHead, toTargetUnits } from './tags/head';
+import { sigmoid } from './train/logistic';
 import { readout } from './tags/readout';
 import type { TagName } from './tags/name';
 import { TagRegistry, type RegisteredTag, type SourcedTagBundle } from './tags/registry';
@@ -26,14 +33,18 @@ export interface PredictorOptions {
   readonly batchSize?: number;
 }
 
-export interface Prediction {
+export interface Prediction extends Assessment {
   readonly tag: TagName;
   /** The head output's name from the bundle ("QED", "pKd"). */
   readonly output: string;
+  /** In the target's units, or a probability for a classification tag. */
   readonly value: number;
   readonly units: string;
+  readonly task: TagTask;
   /** The folder of the bundle that holds the function tag. */
   readonly bundle: string;
+  /** The tag's test metric beside its baselines; absent for bundles before format 3. */
+  readonly evidence?: TagEvidence;
 }
 
 export interface PredictOptions {
@@ -86,9 +97,13 @@ interface Job {
   readonly input: number;
   readonly tag: RegisteredTag;
   readonly expanded: ExpandedInput;
+  /** The template's single input, which the tag's applicability domain compares. */
+  readonly text?: string;
 }
 
 class TagPredictor implements Predictor {
+  private readonly trainingSketches = new Map<TagName, Uint8Array[]>();
+
   constructor(
     readonly model: LoadedModel,
     readonly registry: TagRegistry,
@@ -129,7 +144,7 @@ class TagPredictor implements Predictor {
         if (expanded.seqLength > maxPositionEmbeddings) {
           throw new UsageError(`input ${i + 1} expands to ${expanded.seqLength} positions in ${tag.name}'s template; the model takes at most ${maxPositionEmbeddings}`, this.model.source.path);
         }
-        jobs.push({ input: i, tag, expanded });
+        jobs.push({ input: i, tag, expanded, ...(template.slots.length === 1 && { text: input[template.slots[0]] }) });
       });
       // Similar lengths share a batch, so little compute goes to padding.
       jobs.sort((a, b) => a.expanded.seqLength - b.expanded.seqLength);
@@ -166,20 +181,36 @@ class TagPredictor implements Predictor {
     return tag;
   }
 
+  /** The job input's nearest training similarity and the tag's threshold, when the bundle stores a domain. */
+  private async domainOf(job: Job): Promise<{ similarity: number; threshold: number } | undefined> {
+    const domain = job.tag.meta.domain;
+    if (!domain || domain.bits !== SKETCH_BITS || job.text === undefined) return undefined;
+    const sketch = await inputSketch(domain.sketch, job.text);
+    if (!sketch) return undefined;
+    let training = this.trainingSketches.get(job.tag.name);
+    if (!training) this.trainingSketches.set(job.tag.name, (training = unpackSketches(domain)));
+    return { similarity: nearestSimilarity(sketch, training), threshold: domain.threshold };
+  }
+
   private async run(jobs: readonly Job[]): Promise<[Job, Prediction[]][]> {
     const batch = batchInputs(jobs.map((j) => j.expanded));
     const { hidden } = await this.session.forward(batch.inputsEmbeds, [batch.batchSize, batch.seqLength], batch.attentionMask);
     const H = batch.hiddenSize;
+    const domains: ({ similarity: number; threshold: number } | undefined)[] = [];
+    for (const job of jobs) domains.push(await this.domainOf(job));
     return jobs.map((job, b) => {
       const { head, meta } = job.tag;
       const standardized = applyHead(head!, readout(hidden.data, batch.seqLength, H, b, job.expanded.readSpan));
-      const values = meta.outputs!.map((out, k) => ({
-        tag: job.tag.name,
-        output: out.name,
-        value: toTargetUnits(standardized[k], { mean: out.targetMean, std: out.targetStd }),
-        units: out.units,
-        bundle: job.tag.bundlePath,
-      }));
+      const task = meta.task ?? 'regression';
+      const domain = domains[b];
+      const values = meta.outputs!.map((out, k): Prediction => {
+        const value = task === 'classification' ? sigmoid(standardized[k]) : toTargetUnits(standardized[k], { mean: out.targetMean, std: out.targetStd });
+        return {
+          tag: job.tag.name, output: out.name, value, units: out.units, task, bundle: job.tag.bundlePath,
+          ...(meta.evidence && { evidence: meta.evidence }),
+          ...assessPrediction(out, value, domain),
+        };
+      });
       return [job, values];
     });
   }

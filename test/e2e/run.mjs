@@ -44,7 +44,7 @@ describe('Tag-LLM in VS Code', { timeout: 30 * 60_000 }, () => {
     assert.match(text, /Molecule/);
     assert.match(text, /MW 180\.2 g\/mol/);
     assert.match(text, /QED 0\.55/);
-    assert.match(text, /<QED>\s+-?\d+(\.\d+)?\s+qed/, 'the <QED> prediction row, with the bundle');
+    assert.match(text, /<QED>\s+-?\d+(\.\d+)?\s.*\sqed/, 'the <QED> prediction row, with the bundle');
     assert.match(text, /model stories260K\.gguf · device cpu/);
     const images = await hoverImageSources(vs.page);
     assert.ok(images.some((src) => src.startsWith('data:image/svg+xml;base64,')), `structure image: ${images}`);
@@ -230,5 +230,44 @@ describe('Tag-LLM in Restricted Mode', { timeout: 10 * 60_000 }, () => {
     assert.match(text, /No function tags loaded/);
     assert.match(text, /model no model/);
     assert.doesNotMatch(text, /<QED>/);
+  });
+});
+
+describe('Tag-LLM with the default bundle: evidence, percentiles and the applicability domain', { timeout: 10 * 60_000 }, () => {
+  let vs;
+  before(async () => {
+    vs = await startVsCode({ settings: { 'tagllm.model': model, 'tagllm.bundles': [join(import.meta.dirname, '..', '..', 'bundles', 'default')] } });
+  });
+  after(async () => {
+    await vs?.stop();
+  });
+
+  test('a hover shows each value with its percentile among approved drugs, its domain flag and its evidence', async () => {
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    const text = await hover(vs.page, 'CC(=O)Oc1ccccc1C(=O)O', 'RMSE');
+    await screenshot(vs.page, '12-hover-evidence');
+    // the exact descriptors stay in view
+    assert.match(text, /MW 180\.2 g\/mol/);
+    assert.match(text, /<ESOL>\s+-?\d+(\.\d+)? log mol\/L\s+\d+(st|nd|rd|th) percentile\s+(✓|⚠ outside training domain) \(?similarity \d\.\d\d\)?/);
+    assert.match(text, /<BBBP>\s+0?\.\d+ probability\s+\d+(st|nd|rd|th) percentile/);
+    assert.match(text, /<ESOL> RMSE \d\.\d\d · [a-z -]+ \d\.\d\d(\d)? · mean \d\.\d\d \(ESOL, n = 113\)/);
+    assert.match(text, /<BBBP> ROC-AUC 0\.\d{3} · .* \(BBBP, n = \d+\)/);
+  });
+
+  test('the panel shows each tag\'s value with a percentile bar and its flag, the evidence as the column tooltip', async () => {
+    await openFile(vs.page, 'analysis.py', 'ASPIRIN');
+    await runCommand(vs.page, 'Tag-LLM: Open Predictions');
+    const frame = await webviewFrame(vs.page, '.entity-row');
+    await frame.waitForFunction(() => document.querySelectorAll('.entity-row .pct-bar').length >= 4, null, { timeout: 60_000 });
+    await screenshot(vs.page, '13-panel-evidence');
+    const tooltip = await frame.locator('th[data-key="p:<ESOL>"]').getAttribute('title');
+    assert.match(tooltip, /<ESOL>: RMSE \d\.\d\d · .* \(ESOL, n = 113\)/);
+    const fills = await frame.locator('.entity-row .pct-fill').evaluateAll((spans) => spans.map((s) => s.style.width));
+    assert.ok(fills.every((w) => /^\d+%$/.test(w)), `percentile bars: ${fills}`);
+    // aspirin is less similar to ESOL's training molecules than the tag's threshold
+    const aspirin = frame.locator('.entity-row', { hasText: 'CC(=O)Oc1ccccc1C(=O)O' });
+    assert.ok((await aspirin.locator('.flag').count()) >= 1, 'aspirin carries a flag');
+    const blocked = vs.consoleLines.filter((l) => /Content Security Policy/i.test(l));
+    assert.deepEqual(blocked, [], 'the webview loads nothing its CSP forbids');
   });
 });

@@ -13,6 +13,19 @@ test('CSV export: a column per descriptor and per tag, blanks where a row has no
   assert.equal(csv, 'kind,text,where,MW,Length,<QED>\nsmiles,CC(=O)O,a.py:1,60.05,,0.4\nprotein,"MKV,""odd""",cell 2:1,,9,\n');
 });
 
+test('CSV export: a format-3 tag adds its percentile among approved drugs, nearest similarity and flags', () => {
+  const csv = rowsToCsv([
+    row({ text: 'CCO', predictions: [{ tag: '<ESOL>', value: -0.5, bundle: 'default', percentile: 88.5, similarity: 0.7, flags: [] }, { tag: '<QED>', value: 0.4, bundle: 'old' }] }),
+    row({ text: 'CCCCCCCCCCCCCCCC', predictions: [{ tag: '<ESOL>', value: -9.1, bundle: 'default', percentile: 0, similarity: 0.2, flags: ['outside-domain', 'outside-training-range'] }] }),
+  ]);
+  assert.equal(
+    csv,
+    'kind,text,where,<ESOL>,<ESOL> percentile,<ESOL> similarity,<ESOL> flags,<QED>\n' +
+      'smiles,CCO,a.py:1,-0.5,88.5,0.7,,0.4\n' +
+      'smiles,CCCCCCCCCCCCCCCC,a.py:1,-9.1,0,0.2,outside-domain;outside-training-range,\n',
+  );
+});
+
 test('CSV export: a text-output tag\'s words fill its column, quoted when they hold commas or quotes', () => {
   const csv = rowsToCsv([
     row({ predictions: [{ tag: '<QED>', value: 0.4, bundle: 'qed' }, { tag: '<Name>', text: 'ethanol, "spirit"', bundle: 'names' }] }),

@@ -16,6 +16,7 @@ import { loadTagBundle, saveTagBundle, META_FILE, TAGS_FILE } from '../../src/ru
 import { TagRegistry } from '../../src/runtime/tags/registry';
 import { resolveTemplate } from '../../src/runtime/tags/template';
 import { floatWeights } from '../helpers/weights';
+import { createPredictor } from '../../src/runtime/predict';
 
 const stories = loadGgufModel(dataPath('models/stories260K.gguf'));
 const tinyBpe = loadGgufModel(dataPath('models/tiny-bpe-llama.gguf'));
@@ -137,7 +138,11 @@ test('corrupt and partial bundles give clear one-line errors', async () => {
   await rejects(await edit('wrong-p', (m) => (m.p = 5)), /tag\.<\w+> has shape \[4, 64\], the bundle says \[5, 64\]/);
   await rejects(await edit('extra-tag', (m) => (m.tags['<LogP>'] = { kind: 'domain', description: '' })), /tag <LogP> has no tensor tag\.<LogP>/);
   await rejects(await edit('bad-kind', (m) => (m.tags['<QED>'].kind = 'fn')), /tags\.<QED>\.kind must be "domain" or "function"/);
-  await rejects(await edit('future', (m) => (m.formatVersion = 3)), /format version 3 is not supported/);
+  await rejects(await edit('future', (m) => (m.formatVersion = 4)), /format version 4 is not supported/);
+  await rejects(await edit('bad-evidence', (m) => (m.tags['<QED>'].evidence = { metric: 'rmse', value: 1 })), /tags\.<QED>\.evidence must hold/);
+  await rejects(await edit('bad-domain', (m) => (m.tags['<QED>'].domain = { sketch: 'morgan', bits: 1024, count: 2, fingerprints: 'AAAA', threshold: 0.3 })), /tags\.<QED>\.domain must hold/);
+  await rejects(await edit('bad-approved', (m) => (m.tags['<QED>'].outputs[0].approved = { source: 'x', n: 3, quantiles: [3, 2, 1] })), /outputs\[0\]\.approved must hold/);
+  await rejects(await edit('bad-task', (m) => (m.tags['<QED>'].task = 'ranking')), /task must be "regression" or "classification"/);
   await rejects(await edit('last-vector-head', (m) => (m.formatVersion = 1)), /format version 1: the head of <\w+> reads only the last vector.*retrain/);
   // a version-1 bundle of domain tags only (no head to misread) still loads
   const domainOnly = join(scratch, 'v1-domain');
@@ -194,4 +199,58 @@ test('bundles compose by name; identical copies of a tag are one tag; a name wit
   assert.throws(() => TagRegistry.compose([domain, logp, clash]), /tag <SMILES> is defined differently by two bundles: smiles-bundle and qed-bundle/);
   const other = { path: 'tiny-bundle', bundle: qedBundle(await tinyBpe) };
   assert.throws(() => TagRegistry.compose([logp, other]), ShapeMismatchError);
+});
+
+test('format 3 keeps a tag\'s task, evidence, domain, label range, bounds and approved-drug quantiles through save and load', async () => {
+  const model = await stories;
+  const base = qedBundle(model);
+  const meta = base.meta.tags['<QED>'];
+  const trust = {
+    task: 'regression' as const,
+    evidence: { metric: 'rmse', value: 0.14, baselines: { mean: 0.2, fingerprint_ridge: 0.13 }, best: 'fingerprint_ridge', dataset: 'BBBP', nTest: 80, nTrain: 640 },
+    domain: { sketch: 'morgan' as const, bits: 1024, count: 2, fingerprints: Buffer.alloc(256, 7).toString('base64'), threshold: 0.31 },
+  };
+  const outputs = [{ ...meta.outputs![0], range: [0.05, 0.94] as const, bounds: [0, 1] as const, approved: { source: 'clintox.csv FDA_APPROVED = 1', n: 1386, quantiles: Array.from({ length: 101 }, (_, k) => k / 100) } }];
+  const entries = Object.entries(base.meta.tags).map(([name, m]) => ({
+    ...m, name: parseTagName(name), value: base.values.get(parseTagName(name))!, head: base.heads.get(parseTagName(name)),
+    ...(name === '<QED>' && { ...trust, outputs }),
+  }));
+  const dir = join(scratch, 'format3');
+  await saveTagBundle(dir, makeTagBundle(modelFingerprint(model), entries));
+  const loaded = (await loadTagBundle(dir, modelFingerprint(model))).bundle;
+  assert.equal(loaded.meta.formatVersion, 3);
+  const back = loaded.meta.tags['<QED>'];
+  assert.deepEqual({ task: back.task, evidence: back.evidence, domain: back.domain }, trust);
+  assert.deepEqual(back.outputs, outputs);
+});
+
+test('a format-2 bundle (the default bundle before format 3) still loads and predicts, without evidence', async () => {
+  const model = await stories;
+  const { bundle } = await loadTagBundle(join('test', 'fixtures', 'bundle-format2'), modelFingerprint(model));
+  assert.equal(bundle.meta.formatVersion, 2);
+  const qed = bundle.meta.tags['<QED>'];
+  assert.equal(qed.evidence, undefined);
+  assert.equal(qed.domain, undefined);
+  const predictor = await createPredictor({ model, bundles: [join('test', 'fixtures', 'bundle-format2')] });
+  const [predictions] = await predictor.predict([{ smiles: 'CC(=O)Oc1ccccc1C(=O)O' }]);
+  assert.deepEqual(predictions.map((p) => p.tag), ['<QED>', '<LogP>']);
+  for (const p of predictions) {
+    assert.ok(Number.isFinite(p.value));
+    assert.equal(p.task, 'regression');
+    assert.deepEqual([p.evidence, p.percentile, p.similarity, p.flags], [undefined, undefined, undefined, []]);
+  }
+});
+
+test('the default bundle predicts a SMILES RDKit must not see (a space in it): values, but no similarity and no domain flag', async () => {
+  const model = await stories;
+  const predictor = await createPredictor({ model, bundles: [join('bundles', 'default')], provider: 'cpu' });
+  const [hostile, plain] = await predictor.predict([{ smiles: 'CCO CCO' }, { smiles: 'CCO' }]);
+  assert.deepEqual(hostile.map((p) => p.tag), plain.map((p) => p.tag));
+  for (const p of hostile) {
+    assert.ok(Number.isFinite(p.value), `${p.tag} ${p.value}`);
+    assert.equal(p.similarity, undefined);
+    assert.ok(!p.flags.includes('outside-domain'), `${p.tag}: ${p.flags}`);
+  }
+  // the same bundle sketches a SMILES RDKit reads, so the hostile one's missing similarity is the rejection
+  for (const p of plain) assert.ok(p.similarity !== undefined && p.similarity > 0 && p.similarity <= 1, `${p.tag} ${p.similarity}`);
 });

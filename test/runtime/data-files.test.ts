@@ -103,3 +103,13 @@ test('a seeded sample keeps usable rows in file order and computes labels only f
   assert.equal(all.examples.length, 30);
   assert.equal(all.nSkipped, 10);
 });
+
+test('Tox21: twelve label columns read together, empty cells as missing labels (NaN)', async () => {
+  const tasks = ['NR-AR', 'NR-AR-LBD', 'NR-AhR', 'NR-Aromatase', 'NR-ER', 'NR-ER-LBD', 'NR-PPAR-gamma', 'SR-ARE', 'SR-ATAD5', 'SR-HSE', 'SR-MMP', 'SR-p53'];
+  const set = await loadExamples({ path: dataPath('molnet', 'tox21.csv'), inputColumns: ['smiles'], inputKinds: ['smiles'], labels: tasks, limit: 20 });
+  // the file's first row: 0,0,1,,,0,0,1,0,0,0,0 for CCOc1ccc2nc(S(N)(=O)=O)sc2c1
+  assert.equal(set.examples[0].inputs[0], 'CCOc1ccc2nc(S(N)(=O)=O)sc2c1');
+  assert.deepEqual(set.examples[0].targets, [0, 0, 1, NaN, NaN, 0, 0, 1, 0, 0, 0, 0]);
+  assert.equal(set.examples[0].label, undefined);
+  assert.ok(set.examples.every((e) => e.targets!.length === 12 && e.targets!.some((v) => !Number.isNaN(v))));
+});

@@ -136,6 +136,44 @@ test('classification head: cross-entropy and prediction match float64 math on th
   bias.forEach((v, j) => assert.ok(Math.abs(r.dHeadBias[j] - v) < 1e-5, `bias grad ${j}: ${r.dHeadBias[j]} vs ${v}`));
 });
 
+test('logistic head (multi-label, a missing label, class weights): weighted binary cross-entropy matches float64 math; gradients match central differences', async () => {
+  const m = await model();
+  const session = await trainSession(m, { provider: 'cpu' });
+  const batch = makeBatch(m, rows, tag, tagAt);
+  // row 0: labels 1, 0, (missing); row 1: 0, 1, 1; positives weighted 3×, as class weights do
+  const y = Float32Array.of(1, 0, 0, 0, 1, 1);
+  const w = Float32Array.of(3, 1, 0, 1, 3, 3);
+  const r = await session.logisticStep(batch, readSpans, y, w, head);
+  const logits = headLogits(await session.hidden(batch), batch.seqLength, head.weight, head.bias, 3);
+  const logSigmoid = (z: number) => -Math.log1p(Math.exp(-z));
+  let total = 0;
+  let weights = 0;
+  logits.forEach((z, i) => {
+    total += -w[i] * (y[i] * logSigmoid(z) + (1 - y[i]) * logSigmoid(-z));
+    weights += w[i];
+  });
+  const expected = total / weights;
+  assert.ok(Math.abs(r.loss - expected) < 1e-5 * expected, `loss ${r.loss} vs ${expected}`);
+  logits.forEach((v, i) => assert.ok(Math.abs(r.prediction[i] - v) < 1e-5, `logit ${i}: ${r.prediction[i]} vs ${v}`));
+  const lossWith = async (b: TrainBatch, h: LinearHead) => (await session.logisticStep(b, readSpans, y, w, h)).loss;
+  await checkAgainstDifferences('logistic d/d tag', tagGradient(batch, r.dInputsEmbeds), (k, d) => lossWith(withTag(m, k, d), head));
+  await checkAgainstDifferences('logistic d/d head weight', r.dHeadWeight, (k, d) => {
+    const weight = head.weight.slice();
+    weight[k] += d;
+    return lossWith(batch, { ...head, weight });
+  });
+  // d loss / d bias_j = sum over rows of w (σ(z) - y) / sum(w): the missing label adds nothing
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  for (let j = 0; j < 3; j++) {
+    let g = 0;
+    for (let b = 0; b < 2; b++) g += (w[b * 3 + j] * (sigmoid(logits[b * 3 + j]) - y[b * 3 + j])) / weights;
+    assert.ok(Math.abs(r.dHeadBias[j] - g) < 1e-5, `bias grad ${j}: ${r.dHeadBias[j]} vs ${g}`);
+  }
+  // a huge logit stays finite
+  const big = await session.logisticStep(batch, readSpans, y, w, { ...head, bias: Float32Array.of(200, -200, 0) });
+  assert.ok(Number.isFinite(big.loss) && big.dInputsEmbeds.every(Number.isFinite), `loss ${big.loss}`);
+});
+
 test('label words: cross-entropy over the LM head restricted to label tokens matches float64 math; tag gradient matches central differences', async () => {
   const m = await model();
   const session = await trainSession(m, { provider: 'cpu' });

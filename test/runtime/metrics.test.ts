@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mse, mae, pearson, spearman, averageRanks, concordanceIndex, auroc, accuracy, regressionMetrics } from '../../src/runtime/train/metrics';
+import { mse, mae, pearson, spearman, averageRanks, concordanceIndex, auroc, auprc, brier, accuracy, regressionMetrics, classificationMetrics } from '../../src/runtime/train/metrics';
 import { SeededRng } from '../../src/runtime/train/rng';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -54,4 +54,32 @@ test('auroc and accuracy', () => {
   close(auroc([0, 1], [0.5, 0.5]), 0.5);
   close(auroc([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]), 1);
   close(accuracy([0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6]), 0.5);
+});
+
+// Hand-computed: positives score 0.9, 0.5, 0.1; negatives 0.9, 0.5, so two thresholds hold a tie.
+// ROC-AUC over the 6 positive-negative pairs: 0.5 + 1 + 0 + 0.5 + 0 + 0 = 2 → 1/3.
+// Average precision, thresholds 0.9, 0.5, 0.1: recall steps of 1/3 at precision 1/2, 2/4, 3/5 → 1/6 + 1/6 + 1/5.
+test('ROC-AUC and PR-AUC with tied scores, by hand', () => {
+  const labels = [0, 1, 1, 0, 1];
+  const scores = [0.9, 0.9, 0.5, 0.5, 0.1];
+  close(auroc(labels, scores), 1 / 3, 1e-12);
+  close(auprc(labels, scores), 1 / 6 + 1 / 6 + 1 / 5, 1e-12);
+  // the tie's order in the input does not matter
+  close(auprc([1, 0, 0, 1, 1], [0.9, 0.9, 0.5, 0.5, 0.1]), 1 / 6 + 1 / 6 + 1 / 5, 1e-12);
+  // all scores tied: one threshold, precision = prevalence
+  close(auprc([1, 0, 0, 1], [0.5, 0.5, 0.5, 0.5]), 0.5, 1e-12);
+  close(auprc([1, 1, 0], [0.8, 0.8, 0.1]), 1, 1e-12);
+  // no tie: 1, 0.3 (neg), 0.2 (pos) → 1 × 1/2 + 2/3 × 1/2
+  close(auprc([1, 0, 1], [1, 0.3, 0.2]), 0.5 + 1 / 3, 1e-12);
+  assert.ok(Number.isNaN(auprc([0, 0], [0.1, 0.2])));
+});
+
+test('Brier score and the classification record', () => {
+  close(brier([1, 0], [0.8, 0.3]), (0.04 + 0.09) / 2, 1e-12);
+  const m = classificationMetrics([0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6]);
+  close(m.accuracy, 0.5);
+  close(m.auroc, 0.75);
+  close(m.brier, (0.04 + 0.09 + 0.36 + 0.36) / 4, 1e-12);
+  // thresholds 0.7 (pos), 0.6 (neg), 0.4 (pos): 1/2 × 1 + 1/2 × 2/3
+  close(m.auprc, 0.5 + 1 / 3, 1e-12);
 });

@@ -70,7 +70,8 @@ test('predict --json prints one object per input, matching the API; two bundles 
     assert.equal(line.provider, 'cpu');
     assert.equal(line.model, stories);
     assert.equal(line.predictions.length, 1);
-    assert.deepEqual({ ...line.predictions[0], value: 0 }, { tag: '<QED>', output: 'QED', value: 0, units: '', bundle });
+    // a bundle without evidence, domain or approved-drug distribution: a bare value, no flags
+    assert.deepEqual({ ...line.predictions[0], value: 0 }, { tag: '<QED>', output: 'QED', value: 0, units: '', task: 'regression', bundle, flags: [] });
     assert.ok(Math.abs(line.predictions[0].value - api[i][0].value) < 1e-5);
   });
 
@@ -83,7 +84,7 @@ test('predict --json prints one object per input, matching the API; two bundles 
   const table = tagllm(['--model', stories, '--tags', `${domain},${bundle}`, '--input', 'CCO', '--template', 'molecule-property']);
   assert.equal(table.status, 0, table.stderr);
   const rows = table.stdout.trim().split('\n').map((r) => r.split('\t'));
-  assert.deepEqual(rows[0], ['input', 'tag', 'value', 'units', 'bundle']);
+  assert.deepEqual(rows[0], ['input', 'tag', 'value', 'units', 'bundle', 'percentile', 'flags']);
   assert.deepEqual(rows.slice(1).map((r) => r.slice(0, 2)), [['CCO', '<QED>']]);
   assert.equal(Number(rows[1][2]), Number(lines[0].predictions[0].value.toPrecision(6)));
 });

@@ -5,7 +5,7 @@
 import type { TrainBackend } from '../../src/runtime/train/backend';
 import type { ExpandedBatch } from '../../src/runtime/tags/expand';
 import type { LinearHead } from '../../src/runtime/tags/head';
-import { readout } from '../../src/runtime/tags/readout';
+import { readout, type ReadSpan } from '../../src/runtime/tags/readout';
 
 export function runningMeanBackend(embedding: Float32Array, vocab: number): TrainBackend {
   const hiddenOf = (b: ExpandedBatch): Float32Array => {
@@ -54,31 +54,49 @@ export function runningMeanBackend(embedding: Float32Array, vocab: number): Trai
       }
     return { loss: total / count, count, dInputsEmbeds: withGrad ? backThroughMean(b, dHidden) : new Float32Array(0) };
   };
+  /** A linear head over each row's readout; `term` gives each prediction's loss share and its derivative. */
+  const headStep = (b: ExpandedBatch, readSpans: readonly ReadSpan[], head: LinearHead, term: (prediction: number, i: number) => { loss: number; dPred: number }) => {
+    const { batchSize, seqLength: S, hiddenSize: H } = b;
+    const K = head.outputs;
+    const hidden = hiddenOf(b);
+    const dHidden = new Float32Array(hidden.length);
+    const dW = new Float32Array(K * H);
+    const dB = new Float32Array(K);
+    let loss = 0;
+    for (let r = 0; r < batchSize; r++) {
+      const { start, length } = readSpans[r];
+      const read = readout(hidden, S, H, r, readSpans[r]);
+      for (let k = 0; k < K; k++) {
+        let pred = head.bias[k];
+        for (let j = 0; j < H; j++) pred += head.weight[k * H + j] * read[j];
+        const t = term(pred, r * K + k);
+        loss += t.loss;
+        dB[k] += t.dPred;
+        for (let j = 0; j < H; j++) dW[k * H + j] += t.dPred * read[j];
+        for (let s = start; s < start + length; s++) for (let j = 0; j < H; j++) dHidden[(r * S + s) * H + j] += (t.dPred * head.weight[k * H + j]) / length;
+      }
+    }
+    return { loss, dInputsEmbeds: backThroughMean(b, dHidden), dHeadWeight: dW, dHeadBias: dB };
+  };
   return {
     provider: 'fake',
     async hidden(b) {
       return hiddenOf(b);
     },
     async regressionStep(b, readSpans, targets, head: LinearHead) {
-      const { batchSize, seqLength: S, hiddenSize: H } = b;
-      const hidden = hiddenOf(b);
-      const dHidden = new Float32Array(hidden.length);
-      const dW = new Float32Array(H);
-      const dB = new Float32Array(1);
-      let loss = 0;
-      for (let r = 0; r < batchSize; r++) {
-        const { start, length } = readSpans[r];
-        const read = readout(hidden, S, H, r, readSpans[r]);
-        let pred = head.bias[0];
-        for (let j = 0; j < H; j++) pred += head.weight[j] * read[j];
-        const e = pred - targets[r];
-        loss += (e * e) / batchSize;
-        const g = (2 * e) / batchSize;
-        dB[0] += g;
-        for (let j = 0; j < H; j++) dW[j] += g * read[j];
-        for (let s = start; s < start + length; s++) for (let j = 0; j < H; j++) dHidden[(r * S + s) * H + j] += (g * head.weight[j]) / length;
-      }
-      return { loss, dInputsEmbeds: backThroughMean(b, dHidden), dHeadWeight: dW, dHeadBias: dB };
+      // d (mean squared error) / d prediction = 2 e / (batch · outputs)
+      return headStep(b, readSpans, head, (pred, i) => {
+        const e = pred - targets[i];
+        return { loss: (e * e) / targets.length, dPred: (2 * e) / targets.length };
+      });
+    },
+    async logisticStep(b, readSpans, labels, weights, head: LinearHead) {
+      const total = weights.reduce((a, w) => a + w, 0);
+      return headStep(b, readSpans, head, (z, i) => {
+        const margin = labels[i] === 1 ? z : -z;
+        const nll = Math.max(-margin, 0) + Math.log1p(Math.exp(-Math.abs(margin)));
+        return { loss: (weights[i] * nll) / total, dPred: (weights[i] * (1 / (1 + Math.exp(-z)) - labels[i])) / total };
+      });
     },
     async nextTokenStep(b, targets) {
       const r = nll(b, targets, true);

@@ -51,6 +51,7 @@ test('stage 3 with cached protein prefixes and steps cut before <BA> trains and 
     provider: session.provider,
     hidden: (b, past) => session.hidden(b, past),
     regressionStep: (b, spans, targets, head, past) => session.regressionStep(b, spans, targets, head, past),
+    logisticStep: (b, spans, labels, weights, head, past) => session.logisticStep(b, spans, labels, weights, head, past),
     nextTokenStep: (b, targets) => session.nextTokenStep(b, targets),
     nextTokenLoss: (b, targets) => session.nextTokenLoss(b, targets),
   };

@@ -52,6 +52,12 @@ test('stage function on a tiny regression: the tagged model beats the mean basel
   const meta = loaded.bundle.meta.tags['<Carbons>'];
   assert.equal(meta.template, 'Input: The SMILES of the molecule is <SMILES> {smiles}. Output: the carbons is <Carbons>');
   assert.equal(meta.outputs![0].name, 'carbons');
+  // format 3: the evidence beside the baselines, the training labels' range, the domain
+  assert.equal(meta.task, 'regression');
+  assert.equal(report.task_type, 'regression');
+  assert.deepEqual([meta.evidence!.metric, meta.evidence!.value, meta.evidence!.baselines.mean, meta.evidence!.nTest], ['rmse', report.test.rmse, report.baselines.mean.rmse, report.n_test]);
+  assert.deepEqual(meta.outputs![0].range, [1, 12]);
+  assert.equal(meta.domain!.count, report.n_train);
   // the team's predictor reads the bundle (its own decoder, so values differ from the fake's; it must run)
   const predictor = await createPredictor({ model, bundles: [out] });
   const [[prediction]] = await predictor.predict([{ smiles: 'CCCCO' }]);
@@ -82,4 +88,47 @@ test('stage domain lowers held-out NLL below the untagged model (fake backend)',
     stage: 'domain', model, backend, data: smi, inputColumns: ['smiles'], domains: ['<SMILES>' as TagName], p: 2, lr: 0.05, steps: 25, batchSize: 8, seed: 2,
   });
   assert.ok(report.test.nll! < report.baselines.untagged.nll!, `tagged ${report.test.nll} vs untagged ${report.baselines.untagged.nll}`);
+});
+
+test('stage function on a multi-label task with missing labels: learns probabilities, reports classification metrics beside the baselines, stores evidence, domain and percentiles', async () => {
+  const { model, backend } = await stories();
+  const rng = new SeededRng(21);
+  // long: 7+ carbons; even: an even carbon count (missing for every fifth row)
+  const lines = Array.from({ length: 160 }, (_, i) => {
+    const n = 1 + rng.int(12);
+    return `${'C'.repeat(n)}O,${n >= 7 ? 1 : 0},${i % 5 === 0 ? '' : n % 2 === 0 ? 1 : 0}`;
+  });
+  const csv = join(dir, 'chains-multi.csv');
+  writeFileSync(csv, 'smiles,long,even\n' + lines.join('\n') + '\n');
+  const approved = join(dir, 'approved.csv');
+  writeFileSync(approved, 'smiles,FDA_APPROVED,CT_TOX\n' + ['CO', 'CCO', 'CCCO', 'CCCCCCCCO', 'c1ccccc1', 'not a smiles', 'CCCCO'].map((s, i) => `${s},${i === 4 ? 0 : 1},0`).join('\n') + '\n');
+  const out = join(dir, 'chains-multi-bundle');
+  const report = await runStage({
+    stage: 'function', model, backend, data: csv, inputColumns: ['smiles'], domains: ['<SMILES>' as TagName], functionTag: '<Chain>' as TagName,
+    label: 'long,even', p: 2, lr: 0.02, steps: 40, batchSize: 16, seed: 3, approvedDrugs: approved, datasetName: 'Chains', out,
+  });
+  assert.equal(report.task_type, 'classification');
+  assert.deepEqual(Object.keys(report.test).sort(), ['accuracy', 'auprc', 'auroc', 'brier']);
+  assert.deepEqual(Object.keys(report.baselines).sort(), ['fingerprint_logistic', 'logistic_probe_last', 'logistic_probe_mean', 'majority']);
+  assert.equal(report.baselines.majority.auroc, 0.5);
+  assert.ok(report.test.auroc! > 0.7, `auroc ${report.test.auroc}`);
+  const meta = (await loadTagBundle(out)).bundle.meta.tags['<Chain>'];
+  assert.equal(meta.task, 'classification');
+  assert.deepEqual(meta.outputs!.map((o) => [o.name, o.units, o.bounds]), [['long', 'probability', [0, 1]], ['even', 'probability', [0, 1]]]);
+  assert.deepEqual({ ...meta.evidence!, baselines: undefined }, { metric: 'auroc', value: report.test.auroc, baselines: undefined, best: meta.evidence!.best, dataset: 'Chains', nTest: report.n_test, nTrain: report.n_train });
+  assert.equal(meta.evidence!.baselines.majority, 0.5);
+  assert.equal(meta.domain!.sketch, 'morgan');
+  assert.equal(meta.domain!.count, report.n_train);
+  // five approved molecules parse (the benzene row is not approved; one SMILES is invalid)
+  assert.equal(meta.outputs![0].approved!.n, 5);
+  const predictor = await createPredictor({ model, bundles: [out] });
+  const [near, far] = await predictor.predict([{ smiles: 'CCCCO' }, { smiles: 'FC(F)(F)c1nc2ccccc2[nH]1' }]);
+  assert.deepEqual(near.map((p) => p.output), ['long', 'even']);
+  for (const p of [...near, ...far]) {
+    assert.ok(p.value >= 0 && p.value <= 1 && p.task === 'classification');
+    assert.ok(p.percentile! >= 0 && p.percentile! <= 100);
+  }
+  assert.equal(near[0].similarity, 1);
+  assert.ok(!near[0].flags.includes('outside-domain'));
+  assert.ok(far[0].flags.includes('outside-domain'), `similarity ${far[0].similarity}, threshold ${meta.domain!.threshold}`);
 });

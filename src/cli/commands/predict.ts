@@ -25,7 +25,11 @@ export const predictCommand: CliCommand = {
     `                      Names: ${Object.keys(NAMED_TEMPLATES).join(', ')}`,
     '  --json              one JSON object per input instead of a tab-separated table',
     '',
-    'Every function tag whose template the input fills is predicted, in the units the bundle records.',
+    'Every function tag whose template the input fills is predicted, in the units the bundle records;',
+    'a classification tag prints probabilities. Where the bundle records them (format 3), each value',
+    'has its percentile among approved drugs and flags (outside-domain, outside-training-range,',
+    'outside-bounds); --json adds the tag\'s evidence (test metric beside its baselines) and the',
+    'nearest training similarity.',
   ].join('\n'),
   options: {
     model: { type: 'string' },
@@ -49,7 +53,7 @@ export const predictCommand: CliCommand = {
     if (predictor.fallbackReason) process.stderr.write(`(${predictor.fallbackReason}; running on CPU)\n`);
     process.stderr.write(`[model ${modelPath}, provider ${predictor.provider}, ${inputs.length} input${inputs.length === 1 ? '' : 's'}]\n`);
 
-    if (!json) process.stdout.write(tableRow(['input', 'tag', 'value', 'units', 'bundle']));
+    if (!json) process.stdout.write(tableRow(['input', 'tag', 'value', 'units', 'bundle', 'percentile', 'flags']));
     for (let at = 0; at < inputs.length; at += CHUNK) {
       const chunk = inputs.slice(at, at + CHUNK);
       const results = await predictor.predict(chunk, options);
@@ -83,8 +87,8 @@ function jsonLine(input: SlotValues, predictions: readonly Prediction[], model: 
 function tableRows(input: SlotValues, predictions: readonly Prediction[]): string {
   const shown = Object.values(input).join(' + ');
   const label = shown.length > 40 ? `${shown.slice(0, 39)}…` : shown;
-  if (predictions.length === 0) return tableRow([label, '-', 'no function tag applies', '', '']);
-  return predictions.map((p) => tableRow([label, p.tag, p.value.toPrecision(6), p.units, p.bundle])).join('');
+  if (predictions.length === 0) return tableRow([label, '-', 'no function tag applies', '', '', '', '']);
+  return predictions.map((p) => tableRow([label, p.tag, p.value.toPrecision(6), p.units, p.bundle, p.percentile === undefined ? '' : p.percentile.toFixed(1), p.flags.join(';')])).join('');
 }
 
 function tableRow(cells: readonly string[]): string {

@@ -30,8 +30,11 @@ export const trainCommand: CliCommand = {
     '  --out DIR             the tag bundle to write; checkpoints go to DIR.checkpoint',
     '  --resume              continue from DIR.checkpoint',
     '',
-    'The last line of stdout is JSON: task, n_train, n_test, n_skipped, test (metrics),',
-    'baselines (mean, linear_probe_last, linear_probe_mean, fingerprint_ridge|composition_ridge), wall_s.',
+    'The last line of stdout is JSON: task, task_type (regression or classification), n_train,',
+    'n_test, n_skipped, test (metrics), baselines, wall_s. Regression: rmse, mse, mae, pearson,',
+    'spearman beside mean, linear_probe_last, linear_probe_mean, fingerprint_ridge|composition_ridge.',
+    'Classification: auroc, auprc, accuracy (at 0.5), brier beside majority, logistic_probe_last,',
+    'logistic_probe_mean, fingerprint_logistic|composition_logistic.',
   ].join('\n'),
   options: {
     ...sharedTrainOptions,

@@ -14,6 +14,10 @@ export const sharedTrainOptions: OptionSpec = {
   'input-column': { type: 'string' },
   inputs: { type: 'string' },
   label: { type: 'string' },
+  task: { type: 'string' },
+  description: { type: 'string' },
+  'dataset-name': { type: 'string' },
+  'approved-drugs': { type: 'string' },
   tags: { type: 'string' },
   split: { type: 'string' },
   'valid-fold': { type: 'string' },
@@ -32,6 +36,13 @@ export const sharedTrainHelp = [
   '  --inputs A,B          several input columns (stage cross), one per --domain tag',
   '  --label COLUMN|NAME   a numeric column, or computed: qed, logp, tpsa, mw (SMILES);',
   '                        gravy, instability, pi, mw, aromaticity, charge (proteins)',
+  '                        several columns, comma-separated: multi-label classification (empty = missing)',
+  '  --task T              regression or classification (default: classification when every',
+  '                        label is 0 or 1); a classification tag predicts probabilities',
+  '  --description TEXT    what the function tag predicts, as it reads in its template',
+  '  --dataset-name NAME   the data set\'s name in the stored evidence (default: the file name)',
+  '  --approved-drugs FILE a CSV with smiles and FDA_APPROVED columns (ClinTox): stores the tag\'s',
+  '                        predictions on the approved drugs, for percentiles',
   '  --tags BUNDLES        tag bundles to start from (comma-separated)',
   '  --split COL|FRACTION  a split column (train/valid/test; Davis folds), or the test and',
   '                        validation fraction of a seeded random split (default 0.1)',
@@ -61,6 +72,8 @@ export function stageOptionsOf(args: ParsedArgs, stage: Stage): StageDataOptions
   }
   const label = stringOption(args, 'label');
   const optionalNumber = (name: string) => (stringOption(args, name) === undefined ? undefined : numberOption(args, name, 0));
+  const task = stringOption(args, 'task');
+  if (task !== undefined && task !== 'regression' && task !== 'classification') throw new CliUsageError(`--task must be regression or classification, got "${task}"`);
   const functionTag = stage === 'domain' ? undefined : tagFlag === undefined ? undefined : parseTagName(tagFlag, '--tag');
   return {
     stage,
@@ -69,6 +82,10 @@ export function stageOptionsOf(args: ParsedArgs, stage: Stage): StageDataOptions
     domains: domains as TagName[],
     ...(functionTag && { functionTag }),
     ...(label !== undefined && { label }),
+    ...(task !== undefined && { task }),
+    ...(stringOption(args, 'description') !== undefined && { description: stringOption(args, 'description') }),
+    ...(stringOption(args, 'dataset-name') !== undefined && { datasetName: stringOption(args, 'dataset-name') }),
+    ...(stringOption(args, 'approved-drugs') !== undefined && { approvedDrugs: stringOption(args, 'approved-drugs') }),
     ...(stringOption(args, 'split') !== undefined && { split: stringOption(args, 'split') }),
     ...(stringOption(args, 'valid-fold') !== undefined && { validFold: stringOption(args, 'valid-fold') }),
     startBundles: list(stringOption(args, 'tags')),

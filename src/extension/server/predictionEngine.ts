@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { UsageError } from '../../runtime/errors';
 import type { LoadedModel } from '../../runtime/model/description';
 import { createTextGenerator, type TextGenerator } from '../../runtime/generateText';
-import { createPredictor, type Predictor } from '../../runtime/predict';
+import { createPredictor, type Prediction, type Predictor } from '../../runtime/predict';
+import { evidenceText } from '../../runtime/tags/evidenceText';
 import { loadTagBundle } from '../../runtime/tags/bundleFiles';
 import { modelFingerprint } from '../../runtime/tags/fingerprint';
 import type { SourcedTagBundle } from '../../runtime/tags/registry';
@@ -116,7 +117,7 @@ export class PredictionEngine {
         const served = jobs.flatMap((job, i) => (predictor.applicableTags(job.input).length > 0 ? [i] : []));
         if (served.length === 0) continue;
         const values = await predictor.predict(served.map((i) => jobs[i].input));
-        values.forEach((forInput, k) => results[served[k]].push(...forInput.map((p) => ({ tag: p.tag, value: p.value, unit: p.units || undefined, bundle: path.basename(p.bundle) }))));
+        values.forEach((forInput, k) => results[served[k]].push(...forInput.map((p) => tagPrediction(p, forInput))));
       }
       for (const writer of loaded.writers) {
         const served = jobs.flatMap((job, i) => (typeof job.input[writer.slot] === 'string' ? [i] : []));
@@ -219,4 +220,16 @@ export class PredictionEngine {
 function infoOf(loaded: Loaded): RuntimeInfo {
   const tags = [...loaded.predictors.flatMap((p) => p.registry.predictors.map((t) => t.name)), ...loaded.writers.map((w) => w.tag)];
   return { model: loaded.modelName, device: loaded.device, tags: [...new Set(tags)] };
+}
+
+/** A runtime prediction as the protocol carries it; a tag with several outputs (Tox21) names each. */
+function tagPrediction(p: Prediction, siblings: readonly Prediction[]): TagPrediction {
+  const several = siblings.filter((q) => q.tag === p.tag).length > 1;
+  return {
+    tag: several ? `${p.tag} ${p.output}` : p.tag, value: p.value, unit: p.units || undefined, bundle: path.basename(p.bundle), task: p.task,
+    ...(p.evidence && { evidence: evidenceText(p.evidence) }),
+    ...(p.percentile !== undefined && { percentile: p.percentile }),
+    ...(p.similarity !== undefined && { similarity: p.similarity }),
+    flags: p.flags,
+  };
 }

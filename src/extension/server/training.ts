@@ -10,7 +10,7 @@ import { loadTagBundle } from '../../runtime/tags/bundleFiles';
 import { modelFingerprint } from '../../runtime/tags/fingerprint';
 import { parseTagName, type TagName } from '../../runtime/tags/name';
 import { lastTag, parseTemplate } from '../../runtime/tags/template';
-import { regressionMetrics } from '../../runtime/train/metrics';
+import { classificationMetrics, regressionMetrics } from '../../runtime/train/metrics';
 import { runStage, type StageOptions, type StageReport } from '../../runtime/train/stages';
 import { runTextStage } from '../../runtime/train/textStage';
 import { trainSession } from '../../runtime/session/trainSession';
@@ -158,9 +158,9 @@ export async function evaluateTag(config: RuntimeConfig, params: EvaluateParams,
   const inputs = set.examples.map((e) => Object.fromEntries(template.slots.map((slot, k) => [slot, e.inputs[k]])));
   const predictions = await predictor.predict(inputs, { functionTag: tag as TagName, signal });
   const points = predictions.map((values, i): [number, number] => [values[0].value, set.examples[i].label ?? NaN]);
-  const metrics = regressionMetrics(
-    points.map((p) => p[1]),
-    points.map((p) => p[0]),
-  );
+  // a classification tag's points are [probability, 0/1 label]
+  const labels = points.map((p) => p[1]);
+  const values = points.map((p) => p[0]);
+  const metrics = meta.task === 'classification' ? classificationMetrics(labels, values) : regressionMetrics(labels, values);
   return { tag, metrics: finite({ ...metrics }), points, dataFile: path.basename(params.dataPath), nSkipped: set.nSkipped };
 }

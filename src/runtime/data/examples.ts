@@ -20,6 +20,8 @@ export interface Example {
   readonly inputs: readonly string[];
   /** Absent for unlabeled (stage-1) data. */
   readonly label?: number;
+  /** With `labels` columns (multi-label classification): one value per column, NaN where the cell is empty. */
+  readonly targets?: readonly number[];
   /** The split column's raw value, when a split column was named. */
   readonly split?: string;
   /** 1-based line in the file. */
@@ -46,6 +48,11 @@ export interface ExampleSpec {
   readonly inputKinds: readonly InputKind[];
   /** A numeric column, or a computed descriptor of the first input (qed, logp, tpsa, mw; gravy, instability, pi, ...). */
   readonly label?: string;
+  /**
+   * Several label columns read together (Tox21's 12 tasks): empty cells are missing labels, and
+   * a row is skipped only when every one is missing or one is not a number.
+   */
+  readonly labels?: readonly string[];
   readonly splitColumn?: string;
   /** Keep at most this many usable rows (the first ones in file order). */
   readonly limit?: number;
@@ -122,6 +129,7 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
   const inputIdx = spec.inputColumns.map((c) => columnIndex(table, c, spec.path, 'input'));
   const splitIdx = spec.splitColumn === undefined ? -1 : columnIndex(table, spec.splitColumn, spec.path, 'split');
   const label = labelSource(table, spec);
+  const multiIdx = (spec.labels ?? []).map((c) => columnIndex(table, c, spec.path, 'label'));
   const needsRdkit = spec.inputKinds.includes('smiles');
   const examples: Example[] = [];
   const skipped: SkippedRow[] = [];
@@ -174,7 +182,20 @@ export async function loadExamples(spec: ExampleSpec): Promise<ExampleSet> {
         continue;
       }
     }
-    examples.push({ inputs, ...(y !== undefined ? { label: y } : {}), ...(splitIdx >= 0 ? { split: row[splitIdx] } : {}), line });
+    let targets: number[] | undefined;
+    if (multiIdx.length > 0) {
+      targets = multiIdx.map((k) => (row[k].trim() === '' ? NaN : Number(row[k].trim())));
+      const bad = targets.findIndex((v, k) => !Number.isFinite(v) && row[multiIdx[k]].trim() !== '');
+      if (bad >= 0) {
+        skip(line, spec.labels![bad], `label ${quote(row[multiIdx[bad]].trim())} is not a number`);
+        continue;
+      }
+      if (targets.every((v) => Number.isNaN(v))) {
+        skip(line, spec.labels!.join(','), 'every label is empty');
+        continue;
+      }
+    }
+    examples.push({ inputs, ...(y !== undefined ? { label: y } : {}), ...(targets ? { targets } : {}), ...(splitIdx >= 0 ? { split: row[splitIdx] } : {}), line });
   }
   if (examples.length === 0) {
     const first = skipped[0];

@@ -164,6 +164,23 @@ export class TrainSession implements TrainBackend {
   }
 
   /**
+   * Weighted binary cross-entropy of the head's logits (one binary task per output) against
+   * `labels` [batch, outputs] (0 or 1) with `weights` [batch, outputs] (0 where a label is missing).
+   */
+  async logisticStep(batch: TrainBatch, readSpans: readonly ReadSpan[], labels: Float32Array, weights: Float32Array, head: LinearHead, past?: PastBatch): Promise<HeadStep> {
+    const n = batch.batchSize * head.outputs;
+    if (labels.length !== n || weights.length !== n) throw new ShapeMismatchError(`labels and weights have ${labels.length} and ${weights.length} values, [${batch.batchSize}, ${head.outputs}] needs ${n}`);
+    if (!weights.some((w) => w > 0)) throw new UsageError('no label in the batch has a positive weight');
+    const out = await this.run('logistic', true, {
+      ...this.batchFeeds(batch, past),
+      ...this.headFeeds(batch, readSpans, head),
+      labels: new ort.Tensor('float32', labels, [batch.batchSize, head.outputs]),
+      label_weights: new ort.Tensor('float32', weights, [batch.batchSize, head.outputs]),
+    }, past !== undefined);
+    return headStep(out);
+  }
+
+  /**
    * Cross-entropy over the LM head's logits of `labelTokenIds` only (one token per class),
    * against `labels` [batch] (indices into `labelTokenIds`).
    */

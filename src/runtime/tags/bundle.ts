@@ -3,8 +3,11 @@
 import { version as libraryVersion } from '../../../package.json';
 import { InvalidFileError } from '../errors';
 import { quote } from '../safeText';
+import type { ApplicabilityDomain } from './domain';
 import type { ModelFingerprint } from './fingerprint';
+import type { ApprovedDistribution } from './percentile';
 import type { LinearHead } from './head';
+import { QUANTILE_COUNT } from './percentile';
 import { isTagName, type TagKind, type TagName, type TagValue } from './name';
 import { lastTag, outputSlot, parseTemplate } from './template';
 
@@ -13,9 +16,35 @@ export const TAG_BUNDLE_FORMAT = 'tagllm.tagbundle';
  * 2: heads read the mean of the function tag's p hidden states (src/runtime/tags/readout.ts).
  * Version 1 heads read only the last one, so a version-1 head would be applied to the wrong
  * readout; version-1 bundles without heads (domain tags) are still read.
+ * 3: additive, every new field optional, so version-2 bundles read as they are (without evidence):
+ *    tags.<X>.task ("regression" when absent, or "classification": the head's outputs are
+ *    logits of binary tasks, shown as probabilities); tags.<X>.evidence (TagEvidence: the test
+ *    metric beside the baselines on the same split); tags.<X>.domain (ApplicabilityDomain,
+ *    src/runtime/tags/domain.ts); outputs[k].range (training labels' [min, max]),
+ *    outputs[k].bounds (a known valid range, e.g. QED in [0, 1]) and outputs[k].approved
+ *    (ApprovedDistribution, src/runtime/tags/percentile.ts). Readers that do not know a field
+ *    ignore it, so other additive fields (other tag kinds) can join the same version.
  */
-export const TAG_BUNDLE_FORMAT_VERSION = 2;
+export const TAG_BUNDLE_FORMAT_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, 3];
 const LAST_VECTOR_READOUT_VERSION = 1;
+
+export type TagTask = 'regression' | 'classification';
+
+/** How far to trust a function tag: its test metric beside every baseline's on the same split. */
+export interface TagEvidence {
+  /** The metric's key in the training report: "rmse" (regression) or "auroc" (classification). */
+  readonly metric: string;
+  readonly value: number;
+  /** Each baseline's value of the same metric, by the report's baseline name. */
+  readonly baselines: Readonly<Record<string, number>>;
+  /** The name of the best of `baselines`. */
+  readonly best: string;
+  /** The data set, as a short name ("ESOL"). */
+  readonly dataset: string;
+  readonly nTest: number;
+  readonly nTrain: number;
+}
 
 /** One output of a function tag's head, and how it maps back to the target's units. */
 export interface HeadOutputMeta {
@@ -23,6 +52,12 @@ export interface HeadOutputMeta {
   readonly units: string;
   readonly targetMean: number;
   readonly targetStd: number;
+  /** Format 3, regression: the training labels' [min, max]. */
+  readonly range?: readonly [number, number];
+  /** Format 3: the values the quantity can take at all (QED in [0, 1]); an end may be null (unbounded). */
+  readonly bounds?: readonly [number | null, number | null];
+  /** Format 3: the distribution of this output's predictions on approved drugs. */
+  readonly approved?: ApprovedDistribution;
 }
 
 /** Free-form facts about how a tag was trained (data file, rows, stage, epochs...), kept as JSON. */
@@ -43,6 +78,10 @@ export interface TagMeta {
   readonly output?: 'text';
   readonly training?: TrainingSummary;
   readonly metrics?: Readonly<Record<string, number>>;
+  /** Format 3; absent means regression. */
+  readonly task?: TagTask;
+  readonly evidence?: TagEvidence;
+  readonly domain?: ApplicabilityDomain;
 }
 
 /** The content of tagbundle.json. */
@@ -165,8 +204,8 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
   };
   const root = asObject(json) ?? fail('not a JSON object');
   if (root.format !== TAG_BUNDLE_FORMAT) fail(`not a tag bundle (format is ${JSON.stringify(root.format)}, expected "${TAG_BUNDLE_FORMAT}")`);
-  if (root.formatVersion !== TAG_BUNDLE_FORMAT_VERSION && root.formatVersion !== LAST_VECTOR_READOUT_VERSION) {
-    fail(`format version ${JSON.stringify(root.formatVersion)} is not supported (this build reads ${LAST_VECTOR_READOUT_VERSION} and ${TAG_BUNDLE_FORMAT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(root.formatVersion as number)) {
+    fail(`format version ${JSON.stringify(root.formatVersion)} is not supported (this build reads ${READABLE_VERSIONS.join(', ')})`);
   }
   const count = (key: string, value: unknown): number => (Number.isInteger(value) && (value as number) > 0 ? (value as number) : fail(`${key} must be a positive integer`));
   const text = (key: string, value: unknown): string => (typeof value === 'string' ? value : fail(`${key} must be a string`));
@@ -188,11 +227,20 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
         outputs: outputs.map((o, i) => {
           const out = asObject(o) ?? fail(`tags.${name}.outputs[${i}] must be an object`);
           const num = (key: string) => (typeof out[key] === 'number' ? (out[key] as number) : fail(`tags.${name}.outputs[${i}].${key} must be a number`));
-          return { name: text(`tags.${name}.outputs[${i}].name`, out.name), units: text(`tags.${name}.outputs[${i}].units`, out.units), targetMean: num('targetMean'), targetStd: num('targetStd') };
+          const where = `tags.${name}.outputs[${i}]`;
+          return {
+            name: text(`${where}.name`, out.name), units: text(`${where}.units`, out.units), targetMean: num('targetMean'), targetStd: num('targetStd'),
+            ...(out.range !== undefined && { range: pair(out.range, false) ?? fail(`${where}.range must be [min, max]`) }),
+            ...(out.bounds !== undefined && { bounds: pair(out.bounds, true) ?? fail(`${where}.bounds must be [low or null, high or null]`) }),
+            ...(out.approved !== undefined && { approved: approvedOf(out.approved) ?? fail(`${where}.approved must hold source, n and ${QUANTILE_COUNT} increasing quantiles`) }),
+          } as HeadOutputMeta;
         }),
       }),
       ...(t.training !== undefined && { training: (asObject(t.training) ?? fail(`tags.${name}.training must be an object`)) as TrainingSummary }),
       ...(t.metrics !== undefined && { metrics: numberRecord(t.metrics) ?? fail(`tags.${name}.metrics must map names to numbers`) }),
+      ...(t.task !== undefined && { task: t.task === 'regression' || t.task === 'classification' ? t.task : fail(`tags.${name}.task must be "regression" or "classification"`) }),
+      ...(t.evidence !== undefined && { evidence: evidenceOf(t.evidence) ?? fail(`tags.${name}.evidence must hold metric, value, baselines, best, dataset, nTest and nTrain`) }),
+      ...(t.domain !== undefined && { domain: domainOf(t.domain) ?? fail(`tags.${name}.domain must hold sketch (morgan or kmer), bits, count, fingerprints (base64 of count × bits / 8 bytes) and threshold`) }),
     };
   }
   const withHead = Object.keys(tags).find((name) => tags[name].outputs !== undefined);
@@ -201,7 +249,7 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
   }
   return {
     format: TAG_BUNDLE_FORMAT,
-    formatVersion: TAG_BUNDLE_FORMAT_VERSION,
+    formatVersion: root.formatVersion as number,
     libraryVersion: text('libraryVersion', root.libraryVersion),
     createdAt: text('createdAt', root.createdAt),
     p: count('p', root.p),
@@ -223,4 +271,33 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 function numberRecord(value: unknown): Record<string, number> | undefined {
   const obj = asObject(value);
   return obj && Object.values(obj).every((v) => typeof v === 'number') ? (obj as Record<string, number>) : undefined;
+}
+
+function pair(value: unknown, nullable: boolean): [number, number] | [number | null, number | null] | undefined {
+  const ok = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || (nullable && v === null);
+  return Array.isArray(value) && value.length === 2 && value.every(ok) ? (value as [number, number]) : undefined;
+}
+
+function approvedOf(value: unknown): ApprovedDistribution | undefined {
+  const o = asObject(value);
+  if (!o || typeof o.source !== 'string' || !Number.isInteger(o.n) || !Array.isArray(o.quantiles)) return undefined;
+  const q = o.quantiles;
+  const fine = q.length === QUANTILE_COUNT && q.every((v, i) => typeof v === 'number' && Number.isFinite(v) && (i === 0 || v >= q[i - 1]));
+  return fine ? { source: o.source, n: o.n as number, quantiles: q as number[] } : undefined;
+}
+
+function evidenceOf(value: unknown): TagEvidence | undefined {
+  const o = asObject(value);
+  const baselines = numberRecord(o?.baselines);
+  if (!o || !baselines || typeof o.metric !== 'string' || typeof o.value !== 'number' || typeof o.best !== 'string' || typeof o.dataset !== 'string') return undefined;
+  if (!Number.isInteger(o.nTest) || !Number.isInteger(o.nTrain)) return undefined;
+  return { metric: o.metric, value: o.value, baselines, best: o.best, dataset: o.dataset, nTest: o.nTest as number, nTrain: o.nTrain as number };
+}
+
+function domainOf(value: unknown): ApplicabilityDomain | undefined {
+  const o = asObject(value);
+  if (!o || (o.sketch !== 'morgan' && o.sketch !== 'kmer') || !Number.isInteger(o.bits) || (o.bits as number) % 8 !== 0 || !Number.isInteger(o.count)) return undefined;
+  if (typeof o.fingerprints !== 'string' || typeof o.threshold !== 'number' || !Number.isFinite(o.threshold)) return undefined;
+  if (Buffer.from(o.fingerprints, 'base64').length !== ((o.count as number) * (o.bits as number)) / 8) return undefined;
+  return { sketch: o.sketch, bits: o.bits as number, count: o.count as number, fingerprints: o.fingerprints, threshold: o.threshold };
 }

@@ -10,8 +10,8 @@ import type { ExpandedBatch } from '../tags/expand';
 import type { LinearHead } from '../tags/head';
 import type { ReadSpan } from '../tags/readout';
 
-export interface RegressionStepResult {
-  /** Mean squared error over the batch, in standardized units. */
+export interface HeadStepResult {
+  /** Mean squared error in standardized units (regression), or weighted binary cross-entropy (logistic). */
   readonly loss: number;
   /** d loss / d inputs_embeds, [batch, seq, hidden]. */
   readonly dInputsEmbeds: Float32Array;
@@ -57,7 +57,12 @@ export interface TrainBackend {
    * MSE between the head's output read over `readSpans[b]` (src/runtime/tags/readout.ts) and
    * `targets` [batch, outputs], standardized.
    */
-  regressionStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead, past?: PastBatch): Promise<RegressionStepResult>;
+  regressionStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], targets: Float32Array, head: LinearHead, past?: PastBatch): Promise<HeadStepResult>;
+  /**
+   * sum(w · binary cross-entropy) / sum(w) of the head's logits read over `readSpans[b]`
+   * against `labels` [batch, outputs] (0/1), `weights` [batch, outputs] being 0 where a label is missing.
+   */
+  logisticStep(batch: ExpandedBatch, readSpans: readonly ReadSpan[], labels: Float32Array, weights: Float32Array, head: LinearHead, past?: PastBatch): Promise<HeadStepResult>;
   /**
    * Next-token NLL: `targets` [batch, seq] holds the token id to predict at each position
    * (the id at position s+1), or -1 where no loss is taken.

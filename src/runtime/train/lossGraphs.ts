@@ -27,12 +27,17 @@
  *                    prediction = h W^T + b; loss = mean over batch and outputs of (prediction - target)^2
  * 'classification':  head_weight [outputs, hidden], head_bias [outputs], labels int64 [batch] (class index)
  *                    prediction = class logits h W^T + b; loss = mean over the batch of -log softmax(prediction)[label]
+ * 'logistic':        head_weight [outputs, hidden], head_bias [outputs], labels float32 [batch, outputs] (0 or 1),
+ *                    label_weights float32 [batch, outputs] (a class weight where the label is known, 0 where it is missing)
+ *                    prediction = logits h W^T + b (one binary task per output: binary and multi-label classification);
+ *                    loss = sum(w * binary cross-entropy) / sum(w), the weighted mean torch's BCEWithLogitsLoss
+ *                    would give with weights normalised to their sum
  * 'label_words':     label_token_ids int64 [outputs] (one token per class), labels int64 [batch]
  *                    prediction = the LM head's logits of those tokens only; loss as for 'classification'
  *
  * Outputs: `loss` (scalar), `prediction` [batch, outputs] for head kinds, and after
  * {@link addGradients}: `grad_inputs_embeds` [batch, seq, hidden], plus `grad_head_weight`
- * [outputs, hidden] and `grad_head_bias` [outputs] for 'regression' and 'classification'.
+ * [outputs, hidden] and `grad_head_bias` [outputs] for 'regression', 'classification' and 'logistic'.
  * Head layouts are torch.nn.Linear's ([outputs, hidden] row-major), as src/runtime/tags/head.ts stores them.
  */
 import type { LlamaConfig, WeightMap } from '../model/description';
@@ -41,9 +46,9 @@ import { grad } from '../graph/autodiff/grad';
 import { buildDecoderGraph, lmHeadName } from '../llama/decoderGraph';
 import type { QuantizedMatMulMode } from '../llama/quantizedLinear';
 
-export type LossKind = 'next_token' | 'regression' | 'classification' | 'label_words';
+export type LossKind = 'next_token' | 'regression' | 'classification' | 'logistic' | 'label_words';
 
-export const LOSS_KINDS: readonly LossKind[] = ['next_token', 'regression', 'classification', 'label_words'];
+export const LOSS_KINDS: readonly LossKind[] = ['next_token', 'regression', 'classification', 'logistic', 'label_words'];
 
 export interface LossGraph {
   readonly kind: LossKind;
@@ -91,6 +96,7 @@ export function buildLossGraph(
   const prediction = g.output(g.add(g.matMul(h, g.transpose(weight, [1, 0])), bias), 'prediction');
   const head = { weight, bias };
   if (kind === 'classification') return { ...base, head, loss: g.output(crossEntropy(g, prediction), 'loss') };
+  if (kind === 'logistic') return { ...base, head, loss: g.output(weightedBinaryCrossEntropy(g, prediction), 'loss') };
 
   const targets = g.input('targets', 'float32', ['batch', 'outputs']);
   const error = g.sub(prediction, targets);
@@ -122,6 +128,23 @@ function crossEntropy(g: Graph, logits: Value): Value {
   const logProbs = logSoftmax(g, logits);
   const picked = g.node('GatherElements', [logProbs, g.unsqueeze(labels, [1])], { axis: 1 }, [{ dtype: 'float32', shape: ['batch', 1] }])[0];
   return g.neg(g.reduceMean(picked, [0, 1], false));
+}
+
+/**
+ * sum(w * -(y log σ(z) + (1 - y) log σ(-z))) / sum(w) over [batch, outputs]. log σ(±z) come
+ * from a log softmax over the pair (0, z), which stays finite for logits of any size.
+ */
+function weightedBinaryCrossEntropy(g: Graph, logits: Value): Value {
+  const labels = g.input('labels', 'float32', ['batch', 'outputs']);
+  const weights = g.input('label_weights', 'float32', ['batch', 'outputs']);
+  const z = g.unsqueeze(logits, [2]);
+  const pair = g.concat([g.mul(z, g.scalar(0, 'zero')), z], 2);
+  const logProbs = logSoftmax(g, pair);
+  const [logNegative, logPositive] = g.split(logProbs, [1, 1], 2).map((v) => g.squeeze(v, [2]));
+  const y = labels;
+  const likelihood = g.add(g.mul(y, logPositive), g.mul(g.sub(g.scalar(1, 'one'), y), logNegative));
+  const total = g.reduceSum(g.mul(weights, likelihood), [0, 1], false);
+  return g.neg(g.div(total, g.reduceSum(weights, [0, 1], false)));
 }
 
 /**

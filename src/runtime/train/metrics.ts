@@ -1,6 +1,7 @@
 // Evaluation metrics, with the lowercase keys the CLI prints. Regression: mse, rmse, mae,
 // pearson, spearman, and ci (concordance index, the binding-affinity metric of DeepDTA).
-// Classification: auroc and accuracy on scores in [0, 1] against 0/1 labels.
+// Classification, on probabilities in [0, 1] against 0/1 labels: auroc (ROC-AUC), auprc (PR-AUC
+// as average precision, sklearn's definition), accuracy at 0.5 and the Brier score.
 
 export interface RegressionMetrics {
   readonly mse: number;
@@ -13,7 +14,9 @@ export interface RegressionMetrics {
 
 export interface ClassificationMetrics {
   readonly auroc: number;
+  readonly auprc: number;
   readonly accuracy: number;
+  readonly brier: number;
 }
 
 function checkLengths(y: ArrayLike<number>, pred: ArrayLike<number>): void {
@@ -156,6 +159,38 @@ export function accuracy(labels: ArrayLike<number>, scores: ArrayLike<number>, t
   return right / labels.length;
 }
 
+/**
+ * Average precision: the sum over distinct score thresholds, highest first, of (recall gained)
+ * × precision at that threshold. Tied scores form one threshold, so their order cannot change
+ * the result (a plain sorted sweep would credit whichever tied item came first). NaN without positives.
+ */
+export function auprc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  checkLengths(labels, scores);
+  const order = Array.from({ length: labels.length }, (_, i) => i).sort((i, j) => scores[j] - scores[i]);
+  let nPos = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] === 1) nPos++;
+  if (nPos === 0) return NaN;
+  let truePos = 0;
+  let ap = 0;
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    let gained = 0;
+    while (end < order.length && scores[order[end]] === scores[order[start]]) {
+      if (labels[order[end]] === 1) gained++;
+      end++;
+    }
+    truePos += gained;
+    ap += (gained / nPos) * (truePos / end);
+    start = end;
+  }
+  return ap;
+}
+
+/** Mean squared difference between the probabilities and the 0/1 labels. */
+export function brier(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
+  return mse(labels, probabilities);
+}
+
 export function regressionMetrics(y: ArrayLike<number>, pred: ArrayLike<number>, withCi = false): RegressionMetrics {
   const m = mse(y, pred);
   const base = { mse: m, rmse: Math.sqrt(m), mae: mae(y, pred), pearson: pearson(y, pred), spearman: spearman(y, pred) };
@@ -163,5 +198,5 @@ export function regressionMetrics(y: ArrayLike<number>, pred: ArrayLike<number>,
 }
 
 export function classificationMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>): ClassificationMetrics {
-  return { auroc: auroc(labels, scores), accuracy: accuracy(labels, scores) };
+  return { auroc: auroc(labels, scores), auprc: auprc(labels, scores), accuracy: accuracy(labels, scores), brier: brier(labels, scores) };
 }

@@ -1,6 +1,6 @@
-// The two training objectives over expanded, tagged examples: regression through a linear
-// head read at the function tag (stages 2–3), and next-token likelihood after a domain tag
-// (stage 1). Each turns the backend's d loss / d inputs_embeds into per-tag gradients.
+// The training objectives over expanded, tagged examples: regression or (multi-label) binary
+// classification through a linear head read at the function tag (stages 2–3), and next-token
+// likelihood after a domain tag (stage 1). Each turns the backend's d loss / d inputs_embeds into per-tag gradients.
 import type { PastBatch, TrainBackend } from './backend';
 import { splitBeforeTrainable, type PrefixCache } from './prefixCache';
 import { sumTagGradients } from './tagGradients';
@@ -133,6 +133,65 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
       let e = 0;
       s.valid.forEach((i, k) => (e += (pred[k] - s.targets[i]) ** 2));
       return e / s.valid.length;
+    },
+  };
+}
+
+export interface LogisticSetup extends Omit<RegressionSetup, 'targets'> {
+  /** [examples, outputs]: 0/1 labels, and their class weights (0 where a label is missing). */
+  readonly labels: Float32Array;
+  readonly weights: Float32Array;
+}
+
+/** The head's outputs (logits for a logistic head) for `indices`, in that order. */
+export async function headOutputs(
+  backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], head: LinearHead, batchSize: number, prefixes?: PrefixCache,
+): Promise<Float32Array[]> {
+  return (await readHidden(backend, examples, indices, batchSize, prefixes)).map((h) => applyHead(head, h));
+}
+
+export function logisticObjective(s: LogisticSetup): TrainObjective {
+  const k = s.head.outputs;
+  const rowsOf = (data: Float32Array, indices: readonly number[]) => {
+    const out = new Float32Array(indices.length * k);
+    indices.forEach((i, r) => out.set(data.subarray(i * k, (i + 1) * k), r * k));
+    return out;
+  };
+  return {
+    nTrain: s.train.length,
+    async lossAndGradients(picks) {
+      const indices = picks.map((p) => s.train[p]);
+      const weights = rowsOf(s.weights, indices);
+      // a batch whose labels are all missing carries no signal (possible with sparse multi-label data)
+      if (!weights.some((w) => w > 0)) return { loss: 0, gradients: new Map() };
+      const whole = await batchOf(s.examples, indices, s.prefixes);
+      const { batch, past } = s.cutBeforeTrainable ? await splitBeforeTrainable(s.backend, whole, s.trainableTags) : whole;
+      const res = await s.backend.logisticStep(batch, batch.rows.map((r) => r.readSpan), rowsOf(s.labels, indices), weights, s.head, past);
+      const gradients = new Map<string, Float32Array>();
+      for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
+      if (s.trainHead) {
+        gradients.set(headWeightParameter(s.functionTag), res.dHeadWeight);
+        gradients.set(headBiasParameter(s.functionTag), res.dHeadBias);
+      }
+      return { loss: res.loss, gradients };
+    },
+    async validationLoss() {
+      if (s.valid.length === 0) return undefined;
+      const logits = await headOutputs(s.backend, s.examples, s.valid, s.head, s.evalBatch, s.prefixes);
+      let total = 0;
+      let weight = 0;
+      s.valid.forEach((i, r) => {
+        for (let j = 0; j < k; j++) {
+          const w = s.weights[i * k + j];
+          if (w === 0) continue;
+          const z = logits[r][j];
+          // -log σ(±z), computed without overflow
+          const margin = s.labels[i * k + j] === 1 ? z : -z;
+          total += w * (Math.max(-margin, 0) + Math.log1p(Math.exp(-Math.abs(margin))));
+          weight += w;
+        }
+      });
+      return weight > 0 ? total / weight : undefined;
     },
   };
 }

@@ -40,10 +40,12 @@ interface Standardized {
   readonly yc: Float64Array;
 }
 
-function standardize(X: DesignMatrix, y: ArrayLike<number>): Standardized {
+/**
+ * The design with every column centred and scaled by its mean and std over the rows; a
+ * constant column gets 1/std = 0 and carries no weight. (The logistic baselines share it.)
+ */
+export function standardizeColumns(X: DesignMatrix): { x: Float64Array; mean: Float64Array; invStd: Float64Array } {
   const { rows: n, cols: d, data } = X;
-  if (y.length !== n) throw new Error(`ridge: ${n} rows but ${y.length} targets`);
-  if (n === 0) throw new Error('ridge: no training rows');
   const mean = new Float64Array(d);
   const invStd = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
@@ -55,6 +57,14 @@ function standardize(X: DesignMatrix, y: ArrayLike<number>): Standardized {
   }
   const x = new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = (data[i * d + j] - mean[j]) * invStd[j];
+  return { x, mean, invStd };
+}
+
+function standardize(X: DesignMatrix, y: ArrayLike<number>): Standardized {
+  const n = X.rows;
+  if (y.length !== n) throw new Error(`ridge: ${n} rows but ${y.length} targets`);
+  if (n === 0) throw new Error('ridge: no training rows');
+  const { x, mean, invStd } = standardizeColumns(X);
   let yMean = 0;
   for (let i = 0; i < n; i++) yMean += y[i];
   yMean /= n;

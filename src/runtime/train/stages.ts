@@ -3,13 +3,18 @@
 // from bundles) and the head, train with the shared loop, evaluate on the test split next
 // to the baselines, and save the bundle. Stage 1 (domain) learns a domain tag by next-token
 // likelihood; stage 2 (function) and 3 (cross) learn a function tag and its linear head on
-// standardized targets, with metrics reported in the target's units.
+// standardized targets, with metrics reported in the target's units, or, for 0/1 labels
+// (src/runtime/train/classification.ts), a logistic head scored on its probabilities. A saved
+// function tag keeps its evidence, applicability domain and approved-drug percentiles
+// (src/runtime/train/trust.ts).
 import { basename } from 'node:path';
 import { UsageError } from '../errors';
 import { inputKindOfDomain, loadExamples, type ExampleSet } from '../data/examples';
 import { labelledSplit, randomSplit, type SplitIndices } from '../data/split';
 import type { LoadedModel } from '../model/description';
-import { makeTagBundle, type TagBundle, type TagEntry } from '../tags/bundle';
+import { makeTagBundle, type HeadOutputMeta, type TagBundle, type TagEntry, type TagEvidence, type TagTask } from '../tags/bundle';
+import { sketchKindOf, type ApplicabilityDomain } from '../tags/domain';
+import type { ApprovedDistribution } from '../tags/percentile';
 import { loadTagBundle, saveTagBundle } from '../tags/bundleFiles';
 import { modelExpansionContext, type ExpansionContext } from '../tags/expand';
 import { modelFingerprint } from '../tags/fingerprint';
@@ -21,11 +26,14 @@ import { fillTemplate } from '../tags/template';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import type { TrainBackend } from './backend';
 import { hiddenFeatures, meanBaseline, ridgeBaseline, structureFeatures } from './baselines';
+import { classificationRecord, isBinaryLabelSet, logisticBaseline, logisticTargets, majorityBaseline, type LabelRows } from './classification';
+import { fitLogisticValidated, logisticAsLinear, sigmoid } from './logistic';
+import { applicabilityDomain, approvedDistribution, approvedDrugSmiles, datasetName, tagEvidence } from './trust';
 import { checkpointFolderFor } from './checkpoint';
-import { regressionMetrics, type RegressionMetrics } from './metrics';
+import { regressionMetrics } from './metrics';
 import { designMatrix, fitRidgeValidated, ridgeAsLinear } from './ridge';
 import {
-  headBiasParameter, headWeightParameter, nextTokenNll, nextTokenObjective, plainTextExamples, predictStandardized, readHidden,
+  headBiasParameter, headOutputs, headWeightParameter, logisticObjective, nextTokenNll, nextTokenObjective, plainTextExamples, readHidden,
   regressionObjective, tagParameter, templateExamples, type ExpandedExamples,
 } from './objectives';
 import { backwardCutPays, firstTrainableStart, frozenPrefixEnd, PrefixCache } from './prefixCache';
@@ -71,8 +79,19 @@ export interface StageOptions {
   readonly domains: readonly TagName[];
   /** The function tag (stages function and cross). */
   readonly functionTag?: TagName;
-  /** A numeric column, or a computed label (qed, logp, tpsa, mw; gravy, instability, pi, mw, aromaticity, charge). */
+  /**
+   * A numeric column, or a computed label (qed, logp, tpsa, mw; gravy, instability, pi, mw,
+   * aromaticity, charge); for multi-label classification, label columns separated by commas.
+   */
   readonly label?: string;
+  /** Default: classification when every known label is 0 or 1 (or the start bundle's tag says so), else regression. */
+  readonly task?: TagTask;
+  /** What the function tag predicts, as it reads in its template (default: from the label). */
+  readonly description?: string;
+  /** The data set's short name for the evidence (default: the file's name, "ESOL"). */
+  readonly datasetName?: string;
+  /** A CSV with smiles and FDA_APPROVED columns (ClinTox): SMILES tags store their predictions' distribution over the approved drugs. */
+  readonly approvedDrugs?: string;
   /** A split column name, or a fraction (test and validation each get this share). */
   readonly split?: string;
   /** With a split column whose values name folds (Davis: train0..train4), the fold that validates. */
@@ -132,6 +151,8 @@ export type MetricsRecord = Readonly<Record<string, number | null>>;
 export interface StageReport {
   readonly task: string;
   readonly stage: Stage;
+  /** What the function tag learned ("regression" for stage domain). */
+  readonly task_type: TagTask;
   readonly n_train: number;
   readonly n_valid: number;
   readonly n_test: number;
@@ -150,8 +171,33 @@ export interface StageReport {
 }
 
 /** JSON has no NaN: undefined correlations (a constant prediction) print as null. */
-function record(m: RegressionMetrics | Record<string, number>): MetricsRecord {
+function record(m: object): MetricsRecord {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number.isFinite(v) ? v : null]));
+}
+
+/** What a trained function tag's bundle entry records beside its tensors (bundle format 3). */
+interface TagTrust {
+  readonly metrics: Record<string, number>;
+  readonly evidence?: TagEvidence;
+  readonly domain?: ApplicabilityDomain;
+  /** One per head output. */
+  readonly approved?: readonly ApprovedDistribution[];
+}
+
+function finiteMetrics(m: MetricsRecord): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null)) as Record<string, number>;
+}
+
+/** Mean squared error of the probabilities over the row's known labels. */
+function rowBrier(labels: readonly number[], probabilities: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  labels.forEach((l, j) => {
+    if (Number.isNaN(l)) return;
+    sum += (probabilities[j] - l) ** 2;
+    n++;
+  });
+  return n > 0 ? sum / n : 0;
 }
 
 /** At most MAX_ROWS_WHILE_TRAINING of `rows`, a seeded sample kept in row order. */
@@ -177,6 +223,8 @@ interface TagSetup {
   readonly loaded: Set<TagName>;
   readonly head?: LinearHead;
   readonly scale?: TargetScale;
+  /** The start bundle's task for the function tag. */
+  readonly task?: TagTask;
 }
 
 export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBundles' | 'p' | 'evaluateOnly' | 'functionTag'>, tags: readonly TagName[], p: number, context: ExpansionContext): Promise<TagSetup> {
@@ -187,6 +235,7 @@ export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBund
   const loaded = new Set<TagName>();
   let head: LinearHead | undefined;
   let scale: TargetScale | undefined;
+  let task: TagTask | undefined;
   for (const tag of tags) {
     if (registry?.has(tag)) {
       const held = registry.get(tag);
@@ -197,13 +246,14 @@ export async function setUpTags(options: Pick<StageOptions, 'model' | 'startBund
         head = { ...held.head, weight: Float32Array.from(held.head.weight), bias: Float32Array.from(held.head.bias) };
         const out = held.meta.outputs?.[0];
         if (out) scale = { mean: out.targetMean, std: out.targetStd };
+        task = held.meta.task ?? 'regression';
       }
     } else {
       if (options.evaluateOnly) throw new UsageError(`no bundle given with --tags defines ${tag}`);
       values.set(tag, initTagValue(context.embedding, p));
     }
   }
-  return { values, loaded, head, scale };
+  return { values, loaded, head, scale, task };
 }
 
 export type StageDataOptions = Omit<StageOptions, 'model' | 'backend'>;
@@ -214,6 +264,10 @@ export interface StageData {
   readonly task: TaskTemplate;
   readonly description: string;
   readonly units: string;
+  /** The label columns: several make a multi-label classification task. */
+  readonly labelColumns: readonly string[];
+  /** The values the labelled quantity can take at all (task.ts labelDescription), when known. */
+  readonly bounds?: readonly [number | null, number | null];
   readonly set: ExampleSet;
   readonly split: SplitIndices;
 }
@@ -227,7 +281,11 @@ export async function readStageData(options: StageDataOptions, say: (text: strin
   }
   if (stage !== 'domain' && !label) throw new UsageError(`stage ${stage} needs --label (a column, or a computed label)`);
   const inputs: TaskInput[] = options.inputColumns.map((column, k) => ({ column, domain: options.domains[k], kind: inputKindOfDomain(options.domains[k]) }));
-  const { description, units } = labelDescription(label ?? '');
+  const labelColumns = (label ?? '').split(',').map((c) => c.trim()).filter((c) => c.length > 0);
+  const multiLabel = labelColumns.length > 1;
+  const described = labelDescription(label ?? '');
+  const description = options.description ?? described.description;
+  const { units, bounds } = described;
   const task = taskTemplate(stage, inputs, options.functionTag ? { tag: options.functionTag, description } : undefined);
 
   say(`reading ${options.data}`);
@@ -235,7 +293,7 @@ export async function readStageData(options: StageDataOptions, say: (text: strin
     path: options.data,
     inputColumns: options.inputColumns,
     inputKinds: inputs.map((i) => i.kind),
-    ...(stage !== 'domain' && { label }),
+    ...(stage !== 'domain' && (multiLabel ? { labels: labelColumns } : { label })),
     ...(options.split !== undefined && !Number.isFinite(Number(options.split)) && { splitColumn: options.split }),
     ...(options.limit !== undefined && { limit: options.limit }),
     ...(options.sample !== undefined && { sample: { size: options.sample, seed: seed ^ 0x5eed } }),
@@ -243,7 +301,7 @@ export async function readStageData(options: StageDataOptions, say: (text: strin
   });
   const split = splitOf(set, options, seed);
   if (split.train.length === 0 || split.test.length === 0) throw new UsageError(`the split leaves ${split.train.length} training and ${split.test.length} test rows`, options.data);
-  return { inputs, task, description, units, set, split };
+  return { inputs, task, description, units, labelColumns, ...(bounds && { bounds }), set, split };
 }
 
 export async function runStage(options: StageOptions): Promise<StageReport> {
@@ -251,9 +309,11 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   const say = options.onMessage ?? (() => undefined);
   const seed = options.seed ?? 0;
   const { stage, model, backend } = options;
-  const { inputs, task, description, units, set, split } = await readStageData(options, say);
+  const { inputs, task, description, units, labelColumns, bounds, set, split } = await readStageData(options, say);
   const label = options.label;
+  const multiLabel = labelColumns.length > 1;
   const rawInputs = set.examples.map((e) => e.inputs);
+  const labelRows: LabelRows = set.examples.map((e) => e.targets ?? [e.label ?? NaN]);
 
   const tokenizer = Tokenizer.forModel(model);
   const tagNames = task.template.tags;
@@ -262,6 +322,11 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   const context = modelExpansionContext(model, tokenizer, (t) => values.get(t)!);
   const setup = await setUpTags(options, tagNames, p, context);
   for (const [k, v] of setup.values) values.set(k, v);
+  const taskType: TagTask = stage === 'domain' ? 'regression' : options.task ?? setup.task ?? (isBinaryLabelSet(labelRows) ? 'classification' : 'regression');
+  const classify = taskType === 'classification';
+  if (multiLabel && !classify) throw new UsageError(`several label columns (${labelColumns.join(', ')}) are a multi-label classification task; their values must be 0, 1 or empty`, options.data);
+  if (classify && !isBinaryLabelSet(labelRows)) throw new UsageError(`classification needs labels 0 or 1 (or empty for missing) in ${labelColumns.join(', ')}`, options.data);
+  if (classify) say(`classification: ${labelColumns.length} binary task${multiLabel ? 's' : ''} (${labelColumns.join(', ')})`);
   const frozen = new Set(options.freeze ?? (stage === 'cross' ? options.domains : []));
   const trainable = new Set(tagNames.filter((t) => !frozen.has(t)));
   const slots = rawInputs.map((row) => slotValues(task, row));
@@ -276,10 +341,12 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   let scale = setup.scale;
   let targets: Float64Array | undefined;
   const y = Float64Array.from(set.examples, (e) => e.label ?? NaN);
+  const logistic = classify ? logisticTargets(labelRows, split.train) : undefined;
   if (stage !== 'domain') {
-    scale ??= targetScale(split.train.map((i) => y[i]));
+    // a logistic head's outputs are logits: no target scale
+    scale ??= classify ? { mean: 0, std: 1 } : targetScale(split.train.map((i) => y[i]));
     targets = Float64Array.from(y, (v) => (v - scale!.mean) / scale!.std);
-    head ??= initLinearHead(context.embedding, 1);
+    head ??= initLinearHead(context.embedding, labelColumns.length);
     params.set(headWeightParameter(options.functionTag!), head.weight);
     params.set(headBiasParameter(options.functionTag!), head.bias);
   }
@@ -304,38 +371,64 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     // spending its first steps finding the targets' scale. All training rows, λ chosen on
     // validation: the warm start is the tagged model's linear probe, and the trainer keeps it
     // (step 0) unless training validates better.
-    say('fitting the head to the tagged hidden states (ridge warm start)');
+    say(`fitting the head to the tagged hidden states (${classify ? 'logistic' : 'ridge'} warm start)`);
     const rows = sampleRows(split.train, seed);
     const valid = split.valid.length > 0 ? validWhileTraining : rows;
-    const fit = fitRidgeValidated(
-      designMatrix(await readHidden(backend, examples, rows, evalBatch, prefixes)), rows.map((i) => targets![i]),
-      designMatrix(await readHidden(backend, examples, valid, evalBatch, prefixes)), valid.map((i) => targets![i]),
-    );
-    const linear = ridgeAsLinear(fit);
-    head!.weight.set(linear.weights);
-    head!.bias[0] = linear.intercept;
+    const trainHidden = await readHidden(backend, examples, rows, evalBatch, prefixes);
+    const validHidden = await readHidden(backend, examples, valid, evalBatch, prefixes);
+    if (classify) {
+      const k = labelColumns.length;
+      for (let j = 0; j < k; j++) {
+        const known = (idx: number[], hidden: Float32Array[]) => idx.flatMap((i, r) => (logistic!.weights[i * k + j] > 0 ? [{ i, h: hidden[r] }] : []));
+        const t = known(rows, trainHidden);
+        const v = known(valid, validHidden);
+        const fit = fitLogisticValidated(
+          designMatrix(t.map((e) => e.h)), t.map((e) => logistic!.labels[e.i * k + j]), t.map((e) => logistic!.weights[e.i * k + j]),
+          designMatrix(v.map((e) => e.h)), v.map((e) => logistic!.labels[e.i * k + j]), v.map((e) => logistic!.weights[e.i * k + j]),
+        );
+        const linear = logisticAsLinear(fit);
+        head!.weight.set(linear.weights, j * head!.hiddenSize);
+        head!.bias[j] = linear.intercept;
+      }
+    } else {
+      const fit = fitRidgeValidated(designMatrix(trainHidden), rows.map((i) => targets![i]), designMatrix(validHidden), valid.map((i) => targets![i]));
+      const linear = ridgeAsLinear(fit);
+      head!.weight.set(linear.weights);
+      head!.bias[0] = linear.intercept;
+    }
   }
 
   const { steps, evalEvery, checkpointEvery } = trainingSchedule(options, split.train.length, batchSize);
   const objective =
     stage === 'domain'
       ? nextTokenObjective({ backend, examples, train: split.train, valid: validWhileTraining, trainableTags: trainable, evalBatch })
-      : regressionObjective({
-          backend, examples, targets: targets!, train: split.train, valid: validWhileTraining, functionTag: options.functionTag!, head: head!,
-          trainableTags: trainable, trainHead: true, evalBatch, prefixes, cutBeforeTrainable,
-        });
+      : classify
+        ? logisticObjective({
+            backend, examples, labels: logistic!.labels, weights: logistic!.weights, train: split.train, valid: validWhileTraining, functionTag: options.functionTag!,
+            head: head!, trainableTags: trainable, trainHead: true, evalBatch, prefixes, cutBeforeTrainable,
+          })
+        : regressionObjective({
+            backend, examples, targets: targets!, train: split.train, valid: validWhileTraining, functionTag: options.functionTag!, head: head!,
+            trainableTags: trainable, trainHead: true, evalBatch, prefixes, cutBeforeTrainable,
+          });
 
   const writtenTags = tagNames.filter((t) => trainable.has(t) || !setup.loaded.has(t));
-  const toBundle = (metrics?: Record<string, number>): TagBundle =>
+  const labelRange: [number, number] | undefined = classify || stage === 'domain' ? undefined : [Math.min(...split.train.map((i) => y[i])), Math.max(...split.train.map((i) => y[i]))];
+  const toBundle = (trust?: TagTrust): TagBundle =>
     makeTagBundle(
       modelFingerprint(model),
       writtenTags.map((name): TagEntry => {
         const isFunction = stage !== 'domain' && name === options.functionTag;
         const training = { stage, data: basename(options.data), label: label ?? null, n_train: split.train.length, seed, lr: options.lr ?? DEFAULT_LR };
         if (!isFunction) return { name, kind: 'domain', description: `${name.slice(1, -1)} domain`, value: values.get(name)!, training };
+        const outputs = labelColumns.map((column, j): HeadOutputMeta => ({
+          name: column, units: classify ? 'probability' : units, targetMean: scale!.mean, targetStd: scale!.std,
+          ...(classify ? { bounds: [0, 1] as const } : { range: labelRange!, ...(bounds && { bounds }) }),
+          ...(trust?.approved?.[j] && { approved: trust.approved[j] }),
+        }));
         return {
-          name, kind: 'function', description, template: task.template.text, value: values.get(name)!, head: head!,
-          outputs: [{ name: label!, units, targetMean: scale!.mean, targetStd: scale!.std }], training, ...(metrics && { metrics }),
+          name, kind: 'function', description, template: task.template.text, value: values.get(name)!, head: head!, outputs, training, task: taskType,
+          ...(trust && { metrics: trust.metrics }), ...(trust?.evidence && { evidence: trust.evidence }), ...(trust?.domain && { domain: trust.domain }),
         };
       }),
     );
@@ -360,6 +453,7 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
   const report = (test: MetricsRecord, baselines: Record<string, MetricsRecord>): StageReport => ({
     task: stage === 'domain' ? `domain ${options.domains[0]}` : `${options.functionTag} ${label}`,
     stage,
+    task_type: taskType,
     n_train: split.train.length,
     n_valid: split.valid.length,
     n_test: split.test.length,
@@ -389,27 +483,55 @@ export async function runStage(options: StageOptions): Promise<StageReport> {
     stage === 'domain' ? row[0] : fillTemplate(task.template, slotValues(task, row)).flatMap((piece) => (piece.kind === 'text' ? [piece.text] : [])).join(' '),
   );
   const plain = plainTextExamples(plainTexts, context);
+  // probabilities for a logistic head, the target's units for a regression head
+  const toValues = (o: Float32Array) => Array.from(o, (v) => (classify ? sigmoid(v) : v * scale!.std + scale!.mean));
+  const outputsOf = async (rows: readonly number[]) => (await headOutputs(backend, examples, rows, head!, evalBatch, prefixes)).map(toValues);
+  let trust: TagTrust | undefined;
+  const trustOf = async (testMetrics: MetricsRecord): Promise<TagTrust> => {
+    const evidence = tagEvidence(taskType, testMetrics, baselines, options.datasetName ?? datasetName(options.data), split.test.length, split.train.length);
+    const sketch = inputs.length === 1 ? sketchKindOf(inputs[0].kind) : undefined;
+    let domain: ApplicabilityDomain | undefined;
+    if (sketch && split.valid.length > 0) {
+      say('applicability domain: sketches of the training inputs, threshold on the validation split');
+      const validValues = await outputsOf(split.valid);
+      const errors = split.valid.map((i, r) => (classify ? rowBrier(labelRows[i], validValues[r]) : Math.abs(validValues[r][0] - y[i])));
+      domain = await applicabilityDomain(sketch, split.train.map((i) => rawInputs[i][0]), split.valid.map((i) => rawInputs[i][0]), errors);
+    }
+    let approved: ApprovedDistribution[] | undefined;
+    if (options.approvedDrugs && inputs.length === 1 && inputs[0].kind === 'smiles') {
+      const smiles = await approvedDrugSmiles(options.approvedDrugs);
+      say(`predicting ${smiles.length} approved drugs for the percentiles`);
+      const drugs = templateExamples(task.template, context, smiles.map((s) => slotValues(task, [s])), values, options.functionTag);
+      const drugValues = (await headOutputs(backend, drugs, smiles.map((_, i) => i), head!, evalBatch)).map(toValues);
+      approved = labelColumns.map((_, j) => approvedDistribution(options.approvedDrugs!, drugValues.map((v) => v[j])));
+    }
+    return { metrics: finiteMetrics(testMetrics), ...(evidence && { evidence }), ...(domain && { domain }), ...(approved && { approved }) };
+  };
   if (stage === 'domain') {
     test = { nll: await nextTokenNll(backend, examples, split.test, evalBatch) };
     if (options.baselines !== false) baselines.untagged = { nll: await nextTokenNll(backend, plain, split.test, evalBatch) };
   } else {
-    const pred = await predictStandardized(backend, examples, split.test, head!, evalBatch, prefixes);
-    const predUnits = Array.from(pred, (v) => v * scale!.std + scale!.mean);
-    test = record(regressionMetrics(split.test.map((i) => y[i]), predUnits, withCi));
+    const testValues = await outputsOf(split.test);
+    test = record(classify ? classificationRecord(labelRows, split.test, testValues) : regressionMetrics(split.test.map((i) => y[i]), testValues.map((v) => v[0]), withCi));
     if (options.baselines !== false) {
-      say('baselines: mean, linear probes, structure ridge');
-      baselines.mean = record(meanBaseline(y, split, withCi));
+      say(classify ? 'baselines: majority class, logistic probes, structure logistic regression' : 'baselines: mean, linear probes, structure ridge');
       const feats = await hiddenFeatures(backend, plain as ExpandedExamples, evalBatch, options.signal);
-      baselines.linear_probe_last = record(ridgeBaseline(feats.last, y, split, withCi));
-      baselines.linear_probe_mean = record(ridgeBaseline(feats.mean, y, split, withCi));
       const structure = await structureFeatures(rawInputs, inputs.map((i) => i.kind));
-      if (structure) baselines[structure.name] = record(ridgeBaseline(structure.features, y, split, withCi));
+      if (classify) {
+        baselines.majority = record(majorityBaseline(labelRows, split));
+        baselines.logistic_probe_last = record(logisticBaseline(feats.last, labelRows, split));
+        baselines.logistic_probe_mean = record(logisticBaseline(feats.mean, labelRows, split));
+        if (structure) baselines[structure.name.replace('_ridge', '_logistic')] = record(logisticBaseline(structure.features, labelRows, split));
+      } else {
+        baselines.mean = record(meanBaseline(y, split, withCi));
+        baselines.linear_probe_last = record(ridgeBaseline(feats.last, y, split, withCi));
+        baselines.linear_probe_mean = record(ridgeBaseline(feats.mean, y, split, withCi));
+        if (structure) baselines[structure.name] = record(ridgeBaseline(structure.features, y, split, withCi));
+      }
     }
+    if (options.out && !options.evaluateOnly) trust = await trustOf(test);
   }
 
-  if (options.out && !options.evaluateOnly) {
-    const metrics = Object.fromEntries(Object.entries(test).filter(([, v]) => v !== null)) as Record<string, number>;
-    await saveTagBundle(options.out, toBundle(metrics));
-  }
+  if (options.out && !options.evaluateOnly) await saveTagBundle(options.out, toBundle(trust ?? { metrics: finiteMetrics(test) }));
   return report(test, baselines);
 }

@@ -55,16 +55,18 @@ export function slotValues(task: TaskTemplate, inputs: readonly string[]): SlotV
 }
 
 /** How a computed or named label reads in a sentence, for the template and the bundle. */
-export function labelDescription(label: string): { description: string; units: string } {
+export function labelDescription(label: string): { description: string; units: string; bounds?: readonly [number | null, number | null] } {
   switch (label.toLowerCase()) {
+    case 'measured log solubility in mols per litre': // ESOL's label column
+      return { description: 'aqueous solubility', units: 'log mol/L' };
     case 'qed':
-      return { description: 'quantitative estimate of druglikeness score', units: '' };
+      return { description: 'quantitative estimate of druglikeness score', units: '', bounds: [0, 1] };
     case 'logp':
       return { description: 'octanol-water partition coefficient (logP)', units: 'log units' };
     case 'tpsa':
-      return { description: 'topological polar surface area', units: 'Å²' };
+      return { description: 'topological polar surface area', units: 'Å²', bounds: [0, null] };
     case 'mw':
-      return { description: 'molecular weight', units: 'g/mol' };
+      return { description: 'molecular weight', units: 'g/mol', bounds: [0, null] };
     case 'gravy':
       return { description: 'grand average of hydropathy', units: '' };
     case 'instability':
@@ -72,7 +74,7 @@ export function labelDescription(label: string): { description: string; units: s
     case 'pi':
       return { description: 'isoelectric point', units: 'pH' };
     case 'aromaticity':
-      return { description: 'aromaticity', units: 'fraction' };
+      return { description: 'aromaticity', units: 'fraction', bounds: [0, 1] };
     case 'charge':
       return { description: 'net charge at pH 7', units: 'e' };
     default:
