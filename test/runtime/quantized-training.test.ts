@@ -37,6 +37,15 @@ const FEEDS: Record<Exclude<LossKind, 'classification'>, Record<string, ort.Tens
     head_bias: new ort.Tensor('float32', Float32Array.of(0.1, -0.1), [2]),
     targets: new ort.Tensor('float32', Float32Array.of(0.5, -1, 2, 0), [B, 2]),
   },
+  logistic: {
+    ...common,
+    read_weights: readWeights,
+    head_weight: new ort.Tensor('float32', values(2 * H, 0.5), [2, H]),
+    head_bias: new ort.Tensor('float32', Float32Array.of(0.1, -0.1), [2]),
+    labels: new ort.Tensor('float32', Float32Array.of(1, 0, 0, 1), [B, 2]),
+    // the second row's first label is missing
+    label_weights: new ort.Tensor('float32', Float32Array.of(1, 2, 0, 1), [B, 2]),
+  },
   label_words: {
     ...common,
     read_weights: readWeights,
@@ -68,7 +77,7 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 
 const modelPromise = loadGgufModel(dataPath('models', 'stories260K-Q8_0.gguf'));
 
-for (const kind of ['next_token', 'regression', 'label_words'] as const) {
+for (const kind of ['next_token', 'regression', 'logistic', 'label_words'] as const) {
   test(`stories260K-Q8_0 ${kind}: loss and tag gradient through quantized weights match the dequantized float32 model`, async () => {
     const model = await modelPromise;
     assert.ok(isQuantized(model.weights.get('model.layers.0.self_attn.q_proj.weight')!), 'projections stay quantized');
