@@ -177,3 +177,11 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.close()`, path], { encodi
   writeFileSync(csv, 'smiles;y\nCCO;1\nCC,C;2\n');
   assert.throws(() => readRecords(csv), invalid(/line 3: 2 fields, but the header has 1; the file looks separated by semicolons, but it is read as separated by commas/));
 });
+
+test('a tag bundle whose scale JSON spells as infinity (1e999) is refused when parsed (found by the fuzz run)', () => {
+  const text = readFileSync(join(process.cwd(), 'bundles', 'default', 'tagbundle.json'), 'utf8');
+  assert.doesNotThrow(() => parseTagBundleMeta(JSON.parse(text), 'tagbundle.json'));
+  const infinite = text.replace(/"targetMean": *[-0-9.e+]+/, '"targetMean": 1e999');
+  assert.notEqual(infinite, text);
+  assert.throws(() => parseTagBundleMeta(JSON.parse(infinite), 'tagbundle.json'), invalid(/outputs\[0\]\.targetMean must be a finite number/));
+});
