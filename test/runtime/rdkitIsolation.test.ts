@@ -115,3 +115,13 @@ test('under ulimit -v 4 GiB, RDKit names the limit and what it needs', () => {
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).text, 'CCO');
 });
+
+test('an SD molblock is bounded by its atoms, not by --max-length; its SMILES is what the limit sees', async () => {
+  const path = join(dir, 'ethanol.sdf');
+  const molblock = 'ethanol\n  RDKit          2D\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    1.2990    0.7500    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n    2.5981   -0.0000    0.0000 O   0  0  0  0  0  0  0  0  0  0  0  0\n  1  2  1  0\n  2  3  1  0\nM  END\n';
+  writeFileSync(path, `${molblock}> <y>\n1.5\n\n$$$$\n`);
+  const set = await loadExamples({ path, inputColumns: ['molblock'], inputKinds: ['smiles'], label: 'y', maxInputLength: 16 });
+  assert.deepEqual(set.examples.map((e) => e.inputs[0]), ['CCO']);
+  const tight = await loadExamples({ path, inputColumns: ['molblock'], inputKinds: ['smiles'], label: 'y', maxInputLength: 2 }).catch((e: Error) => e.message);
+  assert.match(String(tight), /the SMILES is 3 characters long, over the --max-length of 2/);
+});

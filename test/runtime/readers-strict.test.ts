@@ -19,6 +19,7 @@ import { parseHeader as parseSafetensorsHeader, DTYPE_BYTES } from '../../src/ru
 import { readRecords } from '../../src/runtime/data/records';
 import { parseTagBundleMeta, TAG_BUNDLE_FORMAT, TAG_BUNDLE_FORMAT_VERSION } from '../../src/runtime/tags/bundle';
 import { InvalidFileError, UnsupportedError } from '../../src/runtime/errors';
+import { Tokenizer } from '../../src/runtime/tokenizer/tokenizer';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagllm-strict-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -176,4 +177,20 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.close()`, path], { encodi
   const csv = join(dir, 'semicolons.csv');
   writeFileSync(csv, 'smiles;y\nCCO;1\nCC,C;2\n');
   assert.throws(() => readRecords(csv), invalid(/line 3: 2 fields, but the header has 1; the file looks separated by semicolons, but it is read as separated by commas/));
+});
+
+test('a tag bundle whose scale JSON spells as infinity (1e999) is refused when parsed (found by the fuzz run)', () => {
+  const text = readFileSync(join(process.cwd(), 'bundles', 'default', 'tagbundle.json'), 'utf8');
+  assert.doesNotThrow(() => parseTagBundleMeta(JSON.parse(text), 'tagbundle.json'));
+  const infinite = text.replace(/"targetMean": *[-0-9.e+]+/, '"targetMean": 1e999');
+  assert.notEqual(infinite, text);
+  assert.throws(() => parseTagBundleMeta(JSON.parse(infinite), 'tagbundle.json'), invalid(/outputs\[0\]\.targetMean must be a finite number/));
+});
+
+test('a tokenizer.json the tokenizers library cannot use is an InvalidFileError, not a library crash (found by the fuzz run)', () => {
+  const json = JSON.parse(readFileSync(dataPath('models', 'tiny-bpe-llama-hf', 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  assert.doesNotThrow(() => new Tokenizer(json, { addBos: false }));
+  assert.throws(() => new Tokenizer({ ...json, decoder: { type: 'ByteLgvel' } }, { addBos: false }), invalid(/tokenizer\.json cannot be used: Unknown Decoder type: ByteLgvel/));
+  const { normalizer: _dropped, ...withoutNormalizer } = json;
+  assert.throws(() => new Tokenizer(withoutNormalizer, { addBos: false }), invalid(/tokenizer\.json cannot be used: Tokenizer must contain a "normalizer" property/));
 });

@@ -105,11 +105,16 @@ function validateInput(rdkit: RDKit | undefined, kind: InputKind, raw: string, m
   if (v === '') return { reason: 'empty' };
   // Limits apply before validation: RDKit and the protein rules then see only what training will use.
   if (kind === 'smiles') {
-    if (maxLength !== undefined && v.length > maxLength) return { reason: `the SMILES is ${v.length} characters long, over the --max-length of ${maxLength} (a SMILES cannot be cut)` };
+    const tooLong = (smiles: string) => maxLength !== undefined && smiles.length > maxLength;
+    const overLength = (smiles: string) => ({ reason: `the SMILES is ${smiles.length} characters long, over the --max-length of ${maxLength} (a SMILES cannot be cut)` });
+    // a molblock from an SD file is bounded by its atom count instead (chem/rdkit.ts), and its SMILES checked after
+    const molblock = v.includes('M  END');
+    if (!molblock && tooLong(v)) return overLength(v);
     try {
-      // molblocks from SD files become SMILES, the form the model reads
-      const value = withMol(rdkit!, v, (mol) => (v.includes('M  END') ? mol.get_smiles() : v));
-      return value === undefined ? { reason: 'RDKit cannot parse the SMILES' } : { value };
+      // molblocks become SMILES, the form the model reads
+      const value = withMol(rdkit!, v, (mol) => (molblock ? mol.get_smiles() : v));
+      if (value === undefined) return { reason: 'RDKit cannot parse the SMILES' };
+      return tooLong(value) ? overLength(value) : { value };
     } catch (error) {
       if (error instanceof MoleculeRejectedError) return { reason: error.reason };
       throw error;

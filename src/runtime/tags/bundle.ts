@@ -226,7 +226,8 @@ export function parseTagBundleMeta(json: unknown, where: string): TagBundleMeta 
       ...(outputs && {
         outputs: outputs.map((o, i) => {
           const out = asObject(o) ?? fail(`tags.${name}.outputs[${i}] must be an object`);
-          const num = (key: string) => (typeof out[key] === 'number' ? (out[key] as number) : fail(`tags.${name}.outputs[${i}].${key} must be a number`));
+          // JSON can spell infinity (1e999); a scale must be finite
+          const num = (key: string) => (typeof out[key] === 'number' && Number.isFinite(out[key]) ? (out[key] as number) : fail(`tags.${name}.outputs[${i}].${key} must be a finite number`));
           const where = `tags.${name}.outputs[${i}]`;
           return {
             name: text(`${where}.name`, out.name), units: text(`${where}.units`, out.units), targetMean: num('targetMean'), targetStd: num('targetStd'),

@@ -4,6 +4,23 @@
 // document's post-processor, so GGUF and Hugging Face models behave the same.
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import type { LoadedModel } from '../model/description';
+import { InvalidFileError } from '../errors';
+import { escapeControl } from '../safeText';
+
+/**
+ * The library throws plain errors (or TypeErrors from deep inside) for a tokenizer.json it cannot
+ * use, at construction or at the first encode; one probe encode and decode turns both into an
+ * InvalidFileError here, before any real text meets it.
+ */
+function loadHfTokenizer(tokenizerJson: Record<string, unknown>): HfTokenizer {
+  try {
+    const hf = new HfTokenizer(tokenizerJson, { clean_up_tokenization_spaces: false });
+    hf.decode(hf.encode('Probe 1 CCO é', { add_special_tokens: false }).ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return hf;
+  } catch (error) {
+    throw new InvalidFileError(`tokenizer.json cannot be used: ${escapeControl(error instanceof Error ? error.message : String(error))}`);
+  }
+}
 
 /** An index into the model's vocabulary (an embedding row). */
 export type TokenId = number & { readonly __brand: 'TokenId' };
@@ -31,7 +48,7 @@ export class Tokenizer {
 
   constructor(tokenizerJson: Record<string, unknown>, specialTokens: LoadedModel['specialTokens']) {
     // Decoding must round-trip text exactly, so the library's English-only space clean-up stays off.
-    this.hf = new HfTokenizer(withUnicodeDigits(tokenizerJson), { clean_up_tokenization_spaces: false });
+    this.hf = loadHfTokenizer(withUnicodeDigits(tokenizerJson));
     this.bos = specialTokens.bos as TokenId | undefined;
     this.eos = specialTokens.eos as TokenId | undefined;
     this.addBos = specialTokens.addBos;
