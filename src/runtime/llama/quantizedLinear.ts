@@ -22,7 +22,7 @@
  * float32 (about 1e-6), slower. `'exact'` serves parity tests, `'fast'` serving and training.
  */
 import type { QuantizedTensor } from '../model/description';
-import { halfAt as f16, kQuantScalesMins } from '../model/gguf/quant';
+import { halfAt as f16, kQuantGroups } from '../model/gguf/quant';
 import { UnsupportedError } from '../errors';
 import type { Graph, Value } from '../graph/graph';
 
@@ -56,8 +56,17 @@ interface Layout {
 
 const u32 = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 
-const scaleK = new Uint8Array(8);
-const minK = new Uint8Array(8);
+const groupScales = new Float32Array(8);
+const groupMins = new Float32Array(8);
+
+/** A K-quant super-block's eight group scales, and the offsets c = z * scale - min for zero point z (see the module comment). */
+function kQuantScales(src: Uint8Array, s: number, zeroPoint: number, scales: Float32Array, offsets: Float32Array, at: number): void {
+  kQuantGroups(src, s, groupScales, groupMins);
+  for (let sub = 0; sub < 8; sub++) {
+    scales[at + sub] = groupScales[sub]!;
+    offsets[at + sub] = zeroPoint * groupScales[sub]! - groupMins[sub]!;
+  }
+}
 
 const LAYOUTS: Readonly<Record<string, Layout>> = {
   Q4_0: {
@@ -116,16 +125,8 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   Q4_K: {
     bits: 4, blockSize: 32, offsets: true,
     convert(src, s, q, scales, offsets, at) {
-      const d = f16(src, s);
-      const dmin = f16(src, s + 2);
-      kQuantScalesMins(src, s + 4, scaleK, minK);
+      kQuantScales(src, s, 8, scales, offsets, at);
       for (let g = 0; g < 4; g++) {
-        for (let k = 0; k < 2; k++) {
-          const sub = 2 * g + k;
-          const scale = Math.fround(d * scaleK[sub]!);
-          scales[at + sub] = scale;
-          offsets[at + sub] = 8 * scale - Math.fround(dmin * minK[sub]!);
-        }
         for (let l = 0; l < 32; l++) {
           const byte = src[s + 16 + 32 * g + l]!;
           q[64 * g + l] = byte & 0x0f;
@@ -137,16 +138,8 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
   Q5_K: {
     bits: 8, blockSize: 32, offsets: true,
     convert(src, s, q, scales, offsets, at) {
-      const d = f16(src, s);
-      const dmin = f16(src, s + 2);
-      kQuantScalesMins(src, s + 4, scaleK, minK);
+      kQuantScales(src, s, 16, scales, offsets, at);
       for (let g = 0; g < 4; g++) {
-        for (let k = 0; k < 2; k++) {
-          const sub = 2 * g + k;
-          const scale = Math.fround(d * scaleK[sub]!);
-          scales[at + sub] = scale;
-          offsets[at + sub] = 16 * scale - Math.fround(dmin * minK[sub]!);
-        }
         for (let l = 0; l < 32; l++) {
           const byte = src[s + 48 + 32 * g + l]!;
           const h = src[s + 16 + l]!;

@@ -126,7 +126,7 @@ function q5_1(src: Uint8Array, out: Float32Array, blocks: number): void {
  * The eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K super-block, packed in the 12
  * bytes at `at` (ggml's get_scale_min_k4).
  */
-export function kQuantScalesMins(src: Uint8Array, at: number, scale: Uint8Array, min: Uint8Array): void {
+function kQuantScalesMins(src: Uint8Array, at: number, scale: Uint8Array, min: Uint8Array): void {
   for (let j = 0; j < 4; j++) {
     scale[j] = src[at + j]! & 63;
     min[j] = src[at + j + 4]! & 63;
@@ -135,23 +135,36 @@ export function kQuantScalesMins(src: Uint8Array, at: number, scale: Uint8Array,
   }
 }
 
+const kScale = new Uint8Array(8);
+const kMin = new Uint8Array(8);
+
+/**
+ * A Q4_K/Q5_K super-block's eight group scales (d * scale) and mins (dmin * min), from the f16
+ * d and dmin at `s` and the packed 6-bit values after them, as the float32 products ggml's
+ * dequantizer uses: x = scales[g] * q - mins[g].
+ */
+export function kQuantGroups(src: Uint8Array, s: number, scales: Float32Array, mins: Float32Array): void {
+  const t = halfTable();
+  const d = f16At(t, src, s);
+  const dmin = f16At(t, src, s + 2);
+  kQuantScalesMins(src, s + 4, kScale, kMin);
+  for (let j = 0; j < 8; j++) {
+    scales[j] = d * kScale[j]!;
+    mins[j] = dmin * kMin[j]!;
+  }
+}
+
 // Q4_K: super-block of 256 = 8 groups of 32. f16 d, f16 dmin, 12 bytes holding eight 6-bit
 // scales and eight 6-bit mins, 128 bytes of nibbles. Groups 2k and 2k+1 share 32 bytes
 // (low nibbles, then high nibbles). x = d * scale * q - dmin * min.
 function q4_k(src: Uint8Array, out: Float32Array, blocks: number): void {
-  const t = halfTable();
-  const scale = new Uint8Array(8);
-  const min = new Uint8Array(8);
+  const scales = new Float32Array(8);
+  const mins = new Float32Array(8);
   for (let b = 0, s = 0, o = 0; b < blocks; b++, s += 144, o += 256) {
-    const d = f16At(t, src, s);
-    const dmin = f16At(t, src, s + 2);
-    kQuantScalesMins(src, s + 4, scale, min);
+    kQuantGroups(src, s, scales, mins);
     const qs = s + 16;
     for (let g = 0; g < 4; g++) {
-      const d1 = Math.fround(d * scale[2 * g]!);
-      const m1 = Math.fround(dmin * min[2 * g]!);
-      const d2 = Math.fround(d * scale[2 * g + 1]!);
-      const m2 = Math.fround(dmin * min[2 * g + 1]!);
+      const [d1, m1, d2, m2] = [scales[2 * g]!, mins[2 * g]!, scales[2 * g + 1]!, mins[2 * g + 1]!];
       const q = qs + 32 * g;
       const y = o + 64 * g;
       for (let l = 0; l < 32; l++) {
@@ -165,20 +178,14 @@ function q4_k(src: Uint8Array, out: Float32Array, blocks: number): void {
 // Q5_K: as Q4_K with a fifth bit per value: after the 12 scale bytes, 32 bytes qh (bit 2g of
 // qh[l] is the fifth bit of group 2g's value l, bit 2g+1 of group 2g+1's), then 128 bytes of nibbles.
 function q5_k(src: Uint8Array, out: Float32Array, blocks: number): void {
-  const t = halfTable();
-  const scale = new Uint8Array(8);
-  const min = new Uint8Array(8);
+  const scales = new Float32Array(8);
+  const mins = new Float32Array(8);
   for (let b = 0, s = 0, o = 0; b < blocks; b++, s += 176, o += 256) {
-    const d = f16At(t, src, s);
-    const dmin = f16At(t, src, s + 2);
-    kQuantScalesMins(src, s + 4, scale, min);
+    kQuantGroups(src, s, scales, mins);
     const qh = s + 16;
     const qs = s + 48;
     for (let g = 0; g < 4; g++) {
-      const d1 = Math.fround(d * scale[2 * g]!);
-      const m1 = Math.fround(dmin * min[2 * g]!);
-      const d2 = Math.fround(d * scale[2 * g + 1]!);
-      const m2 = Math.fround(dmin * min[2 * g + 1]!);
+      const [d1, m1, d2, m2] = [scales[2 * g]!, mins[2 * g]!, scales[2 * g + 1]!, mins[2 * g + 1]!];
       const q = qs + 32 * g;
       const y = o + 64 * g;
       for (let l = 0; l < 32; l++) {
