@@ -24,18 +24,7 @@ import { seededRandom } from '../helpers/gradcheck';
 import { trainSession, type TrainBatch } from '../../src/runtime/session/trainSession';
 import type { LinearHead } from '../../src/runtime/tags/head';
 import type { ReadSpan } from '../../src/runtime/tags/readout';
-
-/** max |a - b| / max |b|: logits compared relative to their scale. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
+import { relativeMaxError } from '../helpers/compare';
 
 async function checkAgainstTransformers(model: LoadedModel, fixture: FamilyFixture): Promise<void> {
   const { reference } = fixture;
@@ -46,7 +35,7 @@ async function checkAgainstTransformers(model: LoadedModel, fixture: FamilyFixtu
   const session = await DecoderSession.create(model, { logits: 'last', kvCache: false });
   const ids = reference.long_ids;
   const out = await session.forward(embedTokens(model, ids), [1, ids.length], new BigInt64Array(ids.length).fill(1n));
-  const error = relativeError(out.logits!.data, fixture.logits);
+  const error = relativeMaxError(out.logits!.data, fixture.logits);
   assert.ok(error <= 1e-4, `last-position logits differ from transformers by ${error} (relative)`);
 
   const generated = await generateGreedy(model, reference.short_ids, { maxNewTokens: reference.greedy_ids.length, eos: null });
@@ -74,7 +63,7 @@ for (const family of ['qwen3', 'phi3', 'gemma2', 'gemma3', 'mistral']) {
     for (const [name, tensor] of hf.weights) {
       const other = gguf.weights.get(name);
       assert.ok(other, `GGUF lacks ${name}`);
-      assert.ok(relativeError(floatTensor(other).data, floatTensor(tensor).data) <= 1e-6, name);
+      assert.ok(relativeMaxError(floatTensor(other).data, floatTensor(tensor).data) <= 1e-6, name);
     }
     await checkAgainstTransformers(gguf, fixture);
     if (family === 'gemma3') {

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pythonExecutable } from '../helpers/python';
+import { relativeMaxError } from '../helpers/compare';
 
 /** Why WebGPU cannot run here, or undefined when it can. */
 async function webgpuMissing(): Promise<string | undefined> {
@@ -36,18 +37,6 @@ const missing = webgpuMissing().then((reason) => {
 
 let modelPromise: Promise<LoadedModel> | undefined;
 const stories = () => (modelPromise ??= loadGgufModel(dataPath('models', 'stories260K.gguf')));
-
-/** Largest |a - b| over largest |b|. */
-function relativeMaxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let size = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    size = Math.max(size, Math.abs(b[i]));
-  }
-  return diff / size;
-}
 
 const PROMPT = [1, 403, 407, 261, 378, 64, 385, 411, 261, 266, 270, 348];
 

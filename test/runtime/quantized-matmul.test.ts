@@ -16,6 +16,7 @@ import { dequantize } from '../../src/runtime/model/gguf/quant';
 import { ggmlTypeLayout } from '../../src/runtime/model/gguf/tensorTypes';
 import type { QuantizedTensor } from '../../src/runtime/model/description';
 import { quantizedLinear, toNBits, type QuantizedMatMulMode } from '../../src/runtime/llama/quantizedLinear';
+import { relativeMaxError } from '../helpers/compare';
 
 const ROWS = 6;
 const COLS = 512;
@@ -75,17 +76,6 @@ async function run(w: QuantizedTensor, mode: QuantizedMatMulMode, x: Float32Arra
   }
 }
 
-/** max |a - b| / max |b|. */
-function relativeError(a: Float32Array, b: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
 for (const [name, v] of Object.entries(vectors)) {
   test(`${name}: MatMulNBits product and its gradient match gguf-py's dequantized weights`, async () => {
     const w = tensorOf(v);
@@ -109,7 +99,7 @@ for (const [name, v] of Object.entries(vectors)) {
     }
     const exact = await run(w, 'exact', x, dy);
     const fast = await run(w, 'fast', x, dy);
-    const errors = { exact: relativeError(exact.y, yRef), fast: relativeError(fast.y, yRef), dx: relativeError(exact.dx, dxRef), dxFast: relativeError(fast.dx, dxRef) };
+    const errors = { exact: relativeMaxError(exact.y, yRef), fast: relativeMaxError(fast.y, yRef), dx: relativeMaxError(exact.dx, dxRef), dxFast: relativeMaxError(fast.dx, dxRef) };
     console.log(`${name}: relative error exact ${errors.exact.toExponential(1)}, fast ${errors.fast.toExponential(1)}, gradient ${errors.dx.toExponential(1)}`);
     assert.ok(errors.exact < 1e-5, `exact product: ${errors.exact}`);
     assert.ok(errors.fast < 2e-2, `fast product: ${errors.fast}`);
