@@ -90,6 +90,25 @@ function batchOf(examples: ExpandedExamples, indices: readonly number[], prefixe
   return prefixes ? prefixes.batch(indices) : Promise.resolve({ batch: examples.batch(indices) });
 }
 
+type HeadSetup = Omit<RegressionSetup, 'targets'>;
+
+/** A head step's batch of rows `indices`: cut before the first trainable tag when the setup says so. */
+async function headStepBatch(s: HeadSetup, indices: readonly number[]): Promise<{ batch: ExpandedBatch; past?: PastBatch }> {
+  const whole = await batchOf(s.examples, indices, s.prefixes);
+  return s.cutBeforeTrainable ? splitBeforeTrainable(s.backend, whole, s.trainableTags) : whole;
+}
+
+/** A head step's gradients by parameter: each trainable tag's (summed over its positions), and the head's when it trains. */
+function headStepGradients(s: HeadSetup, batch: ExpandedBatch, step: { dInputsEmbeds: Float32Array; dHeadWeight: Float32Array; dHeadBias: Float32Array }): Map<string, Float32Array> {
+  const gradients = new Map<string, Float32Array>();
+  for (const [tag, g] of sumTagGradients(batch, step.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
+  if (s.trainHead) {
+    gradients.set(headWeightParameter(s.functionTag), step.dHeadWeight);
+    gradients.set(headBiasParameter(s.functionTag), step.dHeadBias);
+  }
+  return gradients;
+}
+
 /** Each example's readout (src/runtime/tags/readout.ts), in the order of `indices`. */
 export async function readHidden(backend: TrainBackend, examples: ExpandedExamples, indices: readonly number[], batchSize: number, prefixes?: PrefixCache): Promise<Float32Array[]> {
   const out: Float32Array[] = new Array(indices.length);
@@ -115,17 +134,10 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
     nTrain: s.train.length,
     async lossAndGradients(picks) {
       const indices = picks.map((k) => s.train[k]);
-      const whole = await batchOf(s.examples, indices, s.prefixes);
-      const { batch, past } = s.cutBeforeTrainable ? await splitBeforeTrainable(s.backend, whole, s.trainableTags) : whole;
+      const { batch, past } = await headStepBatch(s, indices);
       const targets = Float32Array.from(indices, (i) => s.targets[i]);
       const res = await s.backend.regressionStep(batch, batch.rows.map((r) => r.readSpan), targets, s.head, past);
-      const gradients = new Map<string, Float32Array>();
-      for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
-      if (s.trainHead) {
-        gradients.set(headWeightParameter(s.functionTag), res.dHeadWeight);
-        gradients.set(headBiasParameter(s.functionTag), res.dHeadBias);
-      }
-      return { loss: res.loss, gradients };
+      return { loss: res.loss, gradients: headStepGradients(s, batch, res) };
     },
     async validationLoss() {
       if (s.valid.length === 0) return undefined;
@@ -137,7 +149,7 @@ export function regressionObjective(s: RegressionSetup): TrainObjective {
   };
 }
 
-export interface LogisticSetup extends Omit<RegressionSetup, 'targets'> {
+export interface LogisticSetup extends HeadSetup {
   /** [examples, outputs]: 0/1 labels, and their class weights (0 where a label is missing). */
   readonly labels: Float32Array;
   readonly weights: Float32Array;
@@ -164,16 +176,9 @@ export function logisticObjective(s: LogisticSetup): TrainObjective {
       const weights = rowsOf(s.weights, indices);
       // a batch whose labels are all missing carries no signal (possible with sparse multi-label data)
       if (!weights.some((w) => w > 0)) return { loss: 0, gradients: new Map() };
-      const whole = await batchOf(s.examples, indices, s.prefixes);
-      const { batch, past } = s.cutBeforeTrainable ? await splitBeforeTrainable(s.backend, whole, s.trainableTags) : whole;
+      const { batch, past } = await headStepBatch(s, indices);
       const res = await s.backend.logisticStep(batch, batch.rows.map((r) => r.readSpan), rowsOf(s.labels, indices), weights, s.head, past);
-      const gradients = new Map<string, Float32Array>();
-      for (const [tag, g] of sumTagGradients(batch, res.dInputsEmbeds, s.trainableTags)) gradients.set(tagParameter(tag), g);
-      if (s.trainHead) {
-        gradients.set(headWeightParameter(s.functionTag), res.dHeadWeight);
-        gradients.set(headBiasParameter(s.functionTag), res.dHeadBias);
-      }
-      return { loss: res.loss, gradients };
+      return { loss: res.loss, gradients: headStepGradients(s, batch, res) };
     },
     async validationLoss() {
       if (s.valid.length === 0) return undefined;

@@ -148,17 +148,12 @@ export function trainingSchedule(options: Pick<StageOptions, 'evaluateOnly' | 's
 
 export type MetricsRecord = Readonly<Record<string, number | null>>;
 
-export interface StageReport {
+/** What every training run's report says of its split and its run (`tagllm train`'s JSON). */
+export interface RunReport {
   readonly task: string;
-  readonly stage: Stage;
-  /** What the function tag learned ("regression" for stage domain). */
-  readonly task_type: TagTask;
   readonly n_train: number;
   readonly n_valid: number;
   readonly n_test: number;
-  readonly n_skipped: number;
-  readonly test: MetricsRecord;
-  readonly baselines: Readonly<Record<string, MetricsRecord>>;
   readonly steps: number;
   readonly stopped_by: string;
   readonly best_step: number;
@@ -168,6 +163,15 @@ export interface StageReport {
   readonly provider: string;
   readonly out?: string;
   readonly wall_s: number;
+}
+
+export interface StageReport extends RunReport {
+  readonly stage: Stage;
+  /** What the function tag learned ("regression" for stage domain). */
+  readonly task_type: TagTask;
+  readonly n_skipped: number;
+  readonly test: MetricsRecord;
+  readonly baselines: Readonly<Record<string, MetricsRecord>>;
 }
 
 /** JSON has no NaN: undefined correlations (a constant prediction) print as null. */

@@ -22,7 +22,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { checkpointFolderFor } from './checkpoint';
 import { ExpandedExamples, nextTokenNll, nextTokenObjective, tagParameter } from './objectives';
 import { SeededRng } from './rng';
-import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_MICRO_BATCH, DEFAULT_P, DEFAULT_SPLIT_FRACTION, setUpTags, type StageOptions } from './stages';
+import { DEFAULT_BATCH, DEFAULT_LR, DEFAULT_MICRO_BATCH, DEFAULT_P, DEFAULT_SPLIT_FRACTION, setUpTags, type RunReport, type StageOptions } from './stages';
 import { bleu, chrF } from './textMetrics';
 import { trainParameters, type TrainResult } from './trainer';
 
@@ -75,21 +75,9 @@ export interface TextTaskReport {
   readonly samples: readonly { readonly reference: string; readonly output: string }[];
 }
 
-export interface TextStageReport {
-  readonly task: string;
+export interface TextStageReport extends RunReport {
   readonly stage: 'function' | 'cross';
-  readonly n_train: number;
-  readonly n_valid: number;
-  readonly n_test: number;
   readonly tasks: readonly TextTaskReport[];
-  readonly steps: number;
-  readonly stopped_by: string;
-  readonly best_step: number;
-  readonly valid_loss_start: number | null;
-  readonly valid_loss_best: number | null;
-  readonly provider: string;
-  readonly out?: string;
-  readonly wall_s: number;
 }
 
 interface ParsedTask {
